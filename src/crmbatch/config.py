@@ -1,0 +1,86 @@
+"""Settings, read once from ``CRMBATCH_*`` environment variables at the edge (CLI, app factory).
+
+Core code never reads the environment; it takes a :class:`Settings` or plain arguments.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+DEFAULT_DATABASE_URL = "sqlite:///./data/crmbatch.db"
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+class ConfigError(ValueError):
+    """A setting has a value crmbatch cannot use; the message names the variable."""
+
+
+def _bool(env: Mapping[str, str], key: str, default: bool) -> bool:
+    raw = env.get(key)
+    if raw is None or raw == "":
+        return default
+    low = raw.strip().lower()
+    if low in _TRUE:
+        return True
+    if low in _FALSE:
+        return False
+    raise ConfigError(f"{key}={raw!r} is not a boolean (use true or false)")
+
+
+def _float(env: Mapping[str, str], key: str, default: float) -> float:
+    raw = env.get(key)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ConfigError(f"{key}={raw!r} is not a number") from None
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    embedded_worker: bool = True
+    webhook_allow_private: bool = False
+    log_level: str = "info"
+    metrics_enabled: bool = True
+    #: seconds a worker owns a claimed process before another worker may take it over
+    lease_seconds: float = 30.0
+    #: how often an idle worker looks for work (seconds)
+    poll_interval: float = 0.05
+    #: fault injection for the crash tests: sleep this long inside the apply transaction
+    debug_apply_delay: float = 0.0
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        url = env.get("CRMBATCH_DATABASE_URL") or DEFAULT_DATABASE_URL
+        if url.startswith("postgresql://") or url.startswith("postgres://"):
+            url = "postgresql+psycopg://" + url.split("://", 1)[1]
+        if not (url.startswith("sqlite") or url.startswith("postgresql+psycopg://")):
+            raise ConfigError(
+                f"CRMBATCH_DATABASE_URL={url!r}: use sqlite:///path or postgresql+psycopg://…"
+            )
+        is_sqlite = url.startswith("sqlite")
+        level = (env.get("CRMBATCH_LOG_LEVEL") or "info").lower()
+        if level not in {"debug", "info", "warning", "error", "critical"}:
+            raise ConfigError(f"CRMBATCH_LOG_LEVEL={level!r}: use debug, info, warning or error")
+        return cls(
+            database_url=url,
+            embedded_worker=_bool(env, "CRMBATCH_EMBEDDED_WORKER", is_sqlite),
+            webhook_allow_private=_bool(env, "CRMBATCH_WEBHOOK_ALLOW_PRIVATE", False),
+            log_level=level,
+            metrics_enabled=_bool(env, "CRMBATCH_METRICS", True),
+            lease_seconds=_float(env, "CRMBATCH_LEASE_SECONDS", 30.0),
+            poll_interval=_float(env, "CRMBATCH_POLL_INTERVAL", 0.05),
+            debug_apply_delay=_float(env, "CRMBATCH_DEBUG_APPLY_DELAY", 0.0),
+        )

@@ -1,0 +1,1 @@
+"""The dialect-neutral engine: every business rule of crmbatch lives here, once."""

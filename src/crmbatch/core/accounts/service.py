@@ -1,0 +1,105 @@
+"""Create accounts, issue and check API keys. Keys are random tokens; only their SHA-256 is kept
+(a 256-bit random token needs no slow hash: nothing can be guessed from its digest)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+
+from crmbatch.core import clock
+from crmbatch.core.accounts import store
+from crmbatch.core.errors import Conflict, CrmError, NotFound, Unauthorized
+from crmbatch.core.schema.service import ensure_system_types
+
+KEY_PREFIX = "crm_"
+ACCOUNT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
+
+
+@dataclass(frozen=True)
+class Account:
+    id: int
+    name: str
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _new_key() -> tuple[str, str]:
+    token = KEY_PREFIX + secrets.token_urlsafe(32)
+    return token, token[: len(KEY_PREFIX) + 8]
+
+
+def create_account(conn: Connection, name: str) -> tuple[Account, str]:
+    """A new account with the system types and a first API key (returned once, in clear)."""
+    if not ACCOUNT_NAME.match(name):
+        raise CrmError(
+            "account names are 1-64 letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit"
+        )
+    if store.account_by_name(conn, name) is not None:
+        raise Conflict(f"account {name!r} already exists")
+    try:
+        account_id = store.insert_account(conn, name, secrets.token_hex(32), clock.now())
+    except IntegrityError:
+        raise Conflict(f"account {name!r} already exists") from None
+    ensure_system_types(conn, account_id)
+    return Account(account_id, name), create_key(conn, account_id)
+
+
+def get_account(conn: Connection, name: str) -> Account:
+    row = store.account_by_name(conn, name)
+    if row is None:
+        raise NotFound(f"no account named {name!r}")
+    return Account(row["id"], row["name"])
+
+
+def list_accounts(conn: Connection) -> list[Account]:
+    return [Account(r["id"], r["name"]) for r in store.list_accounts(conn)]
+
+
+def create_key(conn: Connection, account_id: int) -> str:
+    key, prefix = _new_key()
+    store.insert_key(conn, account_id, prefix, hash_key(key), clock.now())
+    return key
+
+
+def list_keys(conn: Connection, account_id: int) -> list[dict[str, str | None]]:
+    return [
+        {
+            "prefix": r["prefix"],
+            "created_at": clock.iso(r["created_at"]),
+            "revoked_at": clock.iso(r["revoked_at"]),
+        }
+        for r in store.keys_of(conn, account_id)
+    ]
+
+
+def revoke_key(conn: Connection, prefix: str) -> None:
+    if store.revoke_by_prefix(conn, prefix, clock.now()) == 0:
+        raise NotFound(f"no active key starts with {prefix!r}")
+
+
+def authenticate(conn: Connection, key: str | None) -> Account:
+    if not key:
+        raise Unauthorized("authentication not found in headers")
+    row = store.account_for_key_hash(conn, hash_key(key))
+    if row is None:
+        raise Unauthorized("Key not found")
+    return Account(row["id"], row["name"])
+
+
+def webhook_secret(conn: Connection, name: str, *, rotate: bool = False) -> str:
+    row = store.account_by_name(conn, name)
+    if row is None:
+        raise NotFound(f"no account named {name!r}")
+    if not rotate:
+        return str(row["webhook_secret"])
+    secret = secrets.token_hex(32)
+    store.set_webhook_secret(conn, row["id"], secret)
+    return secret

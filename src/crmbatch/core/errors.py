@@ -1,0 +1,80 @@
+"""One exception tree for the core. Each dialect renders it in its own error body.
+
+::
+
+    CrmError                    (400) invalid input
+    ├── MissingParameter        (400) a required field is absent
+    ├── OutOfRange              (400) a number or count is outside its limits
+    ├── Unauthorized            (401) no key, or a key that is unknown or revoked
+    ├── PermissionDenied        (403) the key may not do this (e.g. a system type)
+    ├── NotFound                (404) no such object type, record or process in this account
+    ├── Conflict                (409) idempotency key reused with another body, name taken
+    ├── PayloadTooLarge         (413) the body is over the limit
+    └── FailedDependency        (424) the object type lacks what the call needs
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class CrmError(Exception):
+    """Invalid input. ``kind`` is the stable, dialect-neutral name of the error."""
+
+    kind = "invalid"
+    status = 400
+
+    def __init__(self, message: str, *, field: str | None = None, **context: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.context = context
+
+
+class MissingParameter(CrmError):
+    kind = "missing"
+
+
+class OutOfRange(CrmError):
+    kind = "out_of_range"
+
+
+class Unauthorized(CrmError):
+    kind = "unauthorized"
+    status = 401
+
+
+class PermissionDenied(CrmError):
+    kind = "forbidden"
+    status = 403
+
+
+class NotFound(CrmError):
+    kind = "not_found"
+    status = 404
+
+
+class Conflict(CrmError):
+    kind = "conflict"
+    status = 409
+
+
+class PayloadTooLarge(CrmError):
+    kind = "too_large"
+    status = 413
+
+
+class FailedDependency(CrmError):
+    kind = "dependency"
+    status = 424
+
+
+class InvalidInput(CrmError):
+    """Several problems found at once; ``problems`` holds ``(field, message)`` pairs."""
+
+    def __init__(self, problems: list[tuple[str, str]], *, limit: int = 20) -> None:
+        shown = [f"{f}: {m}" if f else m for f, m in problems[:limit]]
+        more = len(problems) - limit
+        text = "; ".join(shown) + (f"; and {more} more" if more > 0 else "")
+        super().__init__(text, field=problems[0][0] if problems else None)
+        self.problems = problems

@@ -1,0 +1,72 @@
+"""Run one claimed process through the core, by kind. Dialect-neutral: the payload already holds
+core commands."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.engine import Connection, RowMapping
+
+from crmbatch.core.records import apply as records_apply
+from crmbatch.core.records.service import KIND_DELETE, KIND_UPSERT
+from crmbatch.core.schema import service as schemas
+
+Handler = Callable[[Connection, RowMapping, dict[str, Any]], records_apply.Outcome]
+
+
+def _missing_type(payload: dict[str, Any], n: int) -> records_apply.Outcome:
+    error = {
+        "code": "object_type_not_found",
+        "field": "object_type",
+        "message": f"object type {payload['object_type']!r} no longer exists",
+    }
+    results = [
+        {
+            "index": i,
+            "status": "failed",
+            "id": None,
+            "ext_id": None,
+            "errors": [error],
+            "warnings": [],
+        }
+        for i in range(n)
+    ]
+    counts = {
+        "received": n,
+        "created": 0,
+        "updated": 0,
+        "unchanged": 0,
+        "deleted": 0,
+        "failed": n,
+        "skipped": 0,
+    }
+    return records_apply.Outcome(counts, results)
+
+
+def _upsert(conn: Connection, row: RowMapping, payload: dict[str, Any]) -> records_apply.Outcome:
+    schema = schemas.load(conn, row["account_id"])
+    t = schema.types.get(payload["object_type"])
+    if t is None:
+        return _missing_type(payload, len(payload["records"]))
+    return records_apply.apply_upsert(conn, schema, t, payload["records"], process_id=row["id"])
+
+
+def _delete(conn: Connection, row: RowMapping, payload: dict[str, Any]) -> records_apply.Outcome:
+    schema = schemas.load(conn, row["account_id"])
+    t = schema.types.get(payload["object_type"])
+    if t is None:
+        return _missing_type(payload, len(payload.get("ids") or payload.get("ext_ids") or []))
+    return records_apply.apply_delete(
+        conn, schema, t, ids=payload.get("ids"), ext_ids=payload.get("ext_ids")
+    )
+
+
+HANDLERS: dict[str, Handler] = {KIND_UPSERT: _upsert, KIND_DELETE: _delete}
+
+
+def run(conn: Connection, row: RowMapping, payload: dict[str, Any]) -> records_apply.Outcome:
+    handler = HANDLERS.get(row["kind"])
+    if handler is None:
+        raise LookupError(f"no handler for process kind {row['kind']!r}")
+    return handler(conn, row, payload)

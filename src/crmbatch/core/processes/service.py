@@ -1,0 +1,138 @@
+"""Accept a batch as a process (one write, idempotent) and read processes back."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.engine import Connection, RowMapping
+from sqlalchemy.exc import IntegrityError
+
+from crmbatch.core import clock
+from crmbatch.core.errors import Conflict, NotFound
+from crmbatch.core.processes import store
+
+IDEMPOTENCY_WINDOW = timedelta(hours=24)
+COUNT_KEYS = ("received", "created", "updated", "unchanged", "deleted", "failed", "skipped")
+
+
+@dataclass(frozen=True)
+class Accepted:
+    process_id: int
+    #: True when an earlier request with the same Idempotency-Key already created it
+    replayed: bool
+
+
+def request_hash(*parts: bytes | str) -> str:
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(part.encode() if isinstance(part, str) else part)
+        h.update(b"\x00")
+    return h.hexdigest()
+
+
+def partition_key(account_id: int, object_type: str | None) -> str:
+    return f"{account_id}:{object_type or '*'}"
+
+
+def _replay(conn: Connection, account_id: int, key: str, digest: str) -> Accepted | None:
+    existing = store.find_by_idempotency_key(conn, account_id, key)
+    if existing is None:
+        return None
+    if existing["requested_at"] < clock.now() - IDEMPOTENCY_WINDOW:
+        store.forget_idempotency_key(conn, existing["id"])
+        return None
+    if existing["request_hash"] != digest:
+        raise Conflict(
+            f"Idempotency-Key {key!r} was already used with a different request body",
+            field="Idempotency-Key",
+        )
+    return Accepted(existing["id"], replayed=True)
+
+
+def accept(
+    conn: Connection,
+    *,
+    account_id: int,
+    kind: str,
+    dialect: str,
+    object_type: str | None,
+    payload: dict[str, Any],
+    received: int,
+    idempotency_key: str | None = None,
+    digest: str | None = None,
+    notify_url: str | None = None,
+) -> Accepted:
+    """Store a process and its payload in one write. The caller commits."""
+    if idempotency_key:
+        replay = _replay(conn, account_id, idempotency_key, digest or "")
+        if replay is not None:
+            return replay
+    values = dict(
+        account_id=account_id,
+        kind=kind,
+        dialect=dialect,
+        object_type=object_type,
+        partition_key=partition_key(account_id, object_type),
+        status="queued",
+        payload=payload,
+        idempotency_key=idempotency_key or None,
+        request_hash=digest,
+        notify_url=notify_url,
+        received=received,
+        requested_at=clock.now(),
+        attempts=0,
+    )
+    if not idempotency_key:
+        return Accepted(store.insert(conn, **values), replayed=False)
+    nested = conn.begin_nested()
+    try:
+        process_id = store.insert(conn, **values)
+        nested.commit()
+    except IntegrityError:
+        # a concurrent request with the same key won the race: answer as it did
+        nested.rollback()
+        replay = _replay(conn, account_id, idempotency_key, digest or "")
+        if replay is None:
+            raise
+        return replay
+    return Accepted(process_id, replayed=False)
+
+
+def get(conn: Connection, account_id: int, process_id: int) -> RowMapping:
+    row = store.get(conn, account_id, process_id)
+    if row is None:
+        raise NotFound(f"Process ID {process_id} not found", field="processId")
+    return row
+
+
+def full(conn: Connection, account_id: int, process_id: int) -> dict[str, Any]:
+    """A process in full (native.md): kind, status, counts, timestamps, per-record results."""
+    row = get(conn, account_id, process_id)
+    counts = {k: 0 for k in COUNT_KEYS}
+    counts["received"] = row["received"]
+    counts.update(row["counts"] or {})
+    return {
+        "id": row["id"],
+        "kind": row["kind"],
+        "dialect": row["dialect"],
+        "object_type": row["object_type"],
+        "status": row["status"],
+        "requested_at": clock.iso(row["requested_at"]),
+        "started_at": clock.iso(row["started_at"]),
+        "completed_at": clock.iso(row["completed_at"]),
+        "attempts": row["attempts"],
+        "error": row["error"],
+        "counts": counts,
+        "results": store.results(conn, row["id"]) if row["status"] == "completed" else [],
+    }
+
+
+def page(
+    conn: Connection, account_id: int, *, limit: int, offset: int, descending: bool
+) -> tuple[int, list[RowMapping]]:
+    return store.list_for_account(
+        conn, account_id, limit=limit, offset=offset, descending=descending
+    )

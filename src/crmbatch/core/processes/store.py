@@ -1,0 +1,181 @@
+"""SQL for processes: insert, claim (ordered per partition), complete, read."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, RowMapping
+
+from crmbatch.db.tables import process_results, processes
+
+UNFINISHED = ("queued", "in_process")
+
+_SUMMARY = [c for c in processes.c if c.name not in ("payload",)]
+
+
+def insert(conn: Connection, **values: Any) -> int:
+    return int(
+        conn.execute(processes.insert().values(**values).returning(processes.c.id)).scalar_one()
+    )
+
+
+def find_by_idempotency_key(conn: Connection, account_id: int, key: str) -> RowMapping | None:
+    return (
+        conn.execute(
+            sa.select(*_SUMMARY).where(
+                processes.c.account_id == account_id, processes.c.idempotency_key == key
+            )
+        )
+        .mappings()
+        .first()
+    )
+
+
+def forget_idempotency_key(conn: Connection, process_id: int) -> None:
+    conn.execute(
+        processes.update().where(processes.c.id == process_id).values(idempotency_key=None)
+    )
+
+
+def claim_next(
+    conn: Connection, *, worker_id: str, now: datetime, lease_until: datetime, skip_locked: bool
+) -> RowMapping | None:
+    """Take the oldest process whose partition has nothing older unfinished; lease it.
+
+    A process whose lease ran out (its worker died) is claimable again. With ``skip_locked``
+    (PostgreSQL) concurrent workers pass over each other's rows instead of waiting.
+    """
+    p = processes
+    earlier = processes.alias("earlier")
+    blocked = (
+        sa.select(earlier.c.id)
+        .where(
+            earlier.c.partition_key == p.c.partition_key,
+            earlier.c.id < p.c.id,
+            earlier.c.status.in_(UNFINISHED),
+        )
+        .exists()
+    )
+    query = (
+        sa.select(p.c.id)
+        .where(
+            sa.or_(
+                p.c.status == "queued",
+                sa.and_(p.c.status == "in_process", p.c.lease_until < now),
+            ),
+            ~blocked,
+        )
+        .order_by(p.c.id)
+        .limit(1)
+    )
+    if skip_locked:
+        query = query.with_for_update(skip_locked=True, of=p)
+    process_id = conn.execute(query).scalar()
+    if process_id is None:
+        return None
+    conn.execute(
+        p.update()
+        .where(p.c.id == process_id)
+        .values(
+            status="in_process",
+            worker_id=worker_id,
+            lease_until=lease_until,
+            started_at=sa.func.coalesce(p.c.started_at, now),
+            attempts=p.c.attempts + 1,
+        )
+    )
+    return conn.execute(sa.select(p).where(p.c.id == process_id)).mappings().one()
+
+
+def lock(conn: Connection, process_id: int, *, for_update: bool) -> RowMapping | None:
+    query = sa.select(*_SUMMARY).where(processes.c.id == process_id)
+    if for_update:
+        query = query.with_for_update()
+    return conn.execute(query).mappings().first()
+
+
+def complete(
+    conn: Connection,
+    process_id: int,
+    *,
+    status: str,
+    counts: dict[str, int],
+    results: list[dict[str, Any]],
+    at: datetime,
+    error: str | None = None,
+) -> None:
+    conn.execute(
+        processes.update()
+        .where(processes.c.id == process_id)
+        .values(
+            status=status,
+            counts=counts,
+            completed_at=at,
+            lease_until=None,
+            error=error,
+        )
+    )
+    conn.execute(process_results.insert().values(process_id=process_id, results=results))
+
+
+def release(conn: Connection, process_id: int, worker_id: str, *, error: str | None) -> None:
+    """Give a claimed process back to the queue (shutdown, or a failed attempt)."""
+    conn.execute(
+        processes.update()
+        .where(processes.c.id == process_id, processes.c.worker_id == worker_id)
+        .where(processes.c.status == "in_process")
+        .values(status="queued", worker_id=None, lease_until=None, error=error)
+    )
+
+
+def get(conn: Connection, account_id: int, process_id: int) -> RowMapping | None:
+    return (
+        conn.execute(
+            sa.select(*_SUMMARY).where(
+                processes.c.account_id == account_id, processes.c.id == process_id
+            )
+        )
+        .mappings()
+        .first()
+    )
+
+
+def results(conn: Connection, process_id: int) -> list[dict[str, Any]]:
+    value = conn.execute(
+        sa.select(process_results.c.results).where(process_results.c.process_id == process_id)
+    ).scalar()
+    return list(value or [])
+
+
+def list_for_account(
+    conn: Connection, account_id: int, *, limit: int, offset: int, descending: bool
+) -> tuple[int, list[RowMapping]]:
+    total = conn.execute(
+        sa.select(sa.func.count())
+        .select_from(processes)
+        .where(processes.c.account_id == account_id)
+    ).scalar_one()
+    order = processes.c.id.desc() if descending else processes.c.id.asc()
+    rows = (
+        conn.execute(
+            sa.select(*_SUMMARY)
+            .where(processes.c.account_id == account_id)
+            .order_by(order)
+            .limit(limit)
+            .offset(offset)
+        )
+        .mappings()
+        .all()
+    )
+    return int(total), list(rows)
+
+
+def queue_depth(conn: Connection) -> dict[str, int]:
+    rows = conn.execute(
+        sa.select(processes.c.status, sa.func.count())
+        .where(processes.c.status.in_(UNFINISHED))
+        .group_by(processes.c.status)
+    )
+    return {status: int(n) for status, n in rows}

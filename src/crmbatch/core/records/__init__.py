@@ -1,0 +1,1 @@
+"""Records of object types: validation, set-based apply of batches, reads."""

@@ -1,0 +1,560 @@
+"""Apply a batch of record commands to one object type, set-based, inside the caller's transaction.
+
+A record command (the dialect-neutral payload a process stores)::
+
+    {"id": 7?, "ext_id": "car-1"?, "match": ["vin", "WVW..."]?,
+     "attributes": {...}, "associations": [{"object_type": "garage", "action": "link",
+                                             "records": [{"id": 1} | {"ext_id": "g-1"}]}]}
+
+Identifier rules: ``id`` updates only (unknown → the record fails) and wins over ``ext_id``;
+``match`` (a unique attribute) and ``ext_id`` update when found, else create; none creates.
+Commands apply in order as if sent one after another: a later entry sees what an earlier one did.
+A record applies all or nothing: if one of its values or associations cannot be applied it fails
+alone, and the others go on.
+
+The whole batch costs a constant number of statements: the records, identifiers, association
+targets and existing links are read in bulk, the outcome is computed in memory, and the writes go
+out as one statement per table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from crmbatch.core import clock
+from crmbatch.core.records import store
+from crmbatch.core.records.validate import AttributeChecker
+from crmbatch.core.schema.model import AccountSchema, ObjectType
+from crmbatch.core.schema.service import unique_kind
+from crmbatch.core.values import identifier_value
+
+
+@dataclass
+class _Rec:
+    id: int  # negative while new: replaced by a reserved id before writing
+    ext_id: str | None
+    attributes: dict[str, Any]
+    is_new: bool
+    created_at: datetime | None = None
+    archived: bool = False
+    dirty: bool = False
+    changes: list[dict[str, Any]] = field(default_factory=list)
+
+
+class _Failure(Exception):
+    def __init__(self, code: str, field: str | None, message: str) -> None:
+        super().__init__(message)
+        self.error = {"code": code, "field": field, "message": message}
+
+
+def _result(
+    index: int, status: str, rec: _Rec | None, *, errors: Any = (), warnings: Any = ()
+) -> dict[str, Any]:
+    return {
+        "index": index,
+        "status": status,
+        "id": rec.id if rec else None,
+        "ext_id": rec.ext_id if rec else None,
+        "errors": list(errors),
+        "warnings": list(warnings),
+    }
+
+
+@dataclass
+class Outcome:
+    counts: dict[str, int]
+    results: list[dict[str, Any]]
+
+
+class _Batch:
+    def __init__(
+        self, conn: Connection, schema: AccountSchema, t: ObjectType, commands: list[dict[str, Any]]
+    ) -> None:
+        self.conn = conn
+        self.schema = schema
+        self.t = t
+        self.commands = commands
+        self.by_id: dict[int, _Rec] = {}
+        self.by_ext: dict[str, _Rec] = {}
+        #: (kind, normalised value) → record id, as it stands now in this batch
+        self.owners: dict[tuple[str, str], int] = {}
+        #: the same, as it stood in the database before the batch (for the identifier diff)
+        self.initial_owners: dict[tuple[str, str], int] = {}
+        self.targets: dict[str, tuple[dict[int, int], dict[str, int]]] = {}
+        self.links: set[tuple[int, int]] = set()
+        self.initial_links: set[tuple[int, int]] = set()
+        self.next_temp = -1
+        self.unique_keys = {a.key for a in t.unique_attributes}
+
+    # -- bulk reads --------------------------------------------------------------------------
+
+    def load(self) -> None:
+        ids: set[int] = set()
+        ext_ids: set[str] = set()
+        pairs: set[tuple[str, str]] = set()
+        wanted: dict[str, tuple[set[int], set[str]]] = {}
+        for c in self.commands:
+            if c.get("id") is not None:
+                ids.add(c["id"])
+            if c.get("ext_id") is not None:
+                ext_ids.add(c["ext_id"])
+            if c.get("match"):
+                key, value = c["match"]
+                pairs.add((unique_kind(key), identifier_value(value)))
+            for key in self.unique_keys:
+                value = (c.get("attributes") or {}).get(key)
+                if value is not None:
+                    pairs.add((unique_kind(key), identifier_value(value)))
+            for a in c.get("associations") or ():
+                w = wanted.setdefault(a["object_type"], (set(), set()))
+                for r in a["records"]:
+                    if r.get("id") is not None:
+                        w[0].add(r["id"])
+                    elif r.get("ext_id") is not None:
+                        w[1].add(r["ext_id"])
+        self.initial_owners = store.lookup_identifiers(self.conn, self.t.id, pairs)
+        self.owners = dict(self.initial_owners)
+        ids.update(rid for rid in self.initial_owners.values())
+        for row in store.fetch(self.conn, self.t.id, ids=sorted(ids), ext_ids=sorted(ext_ids)):
+            if row.id in self.by_id:
+                continue
+            rec = _Rec(
+                id=row.id,
+                ext_id=row.ext_id,
+                attributes=dict(row.attributes),
+                is_new=False,
+                created_at=row.created_at,
+                archived=row.archived_at is not None,
+            )
+            self.by_id[rec.id] = rec
+            if rec.ext_id is not None:
+                self.by_ext[rec.ext_id] = rec
+            for key in self.unique_keys:  # the identifiers table mirrors these values
+                value = rec.attributes.get(key)
+                if value is not None:
+                    self.initial_owners[(unique_kind(key), identifier_value(value))] = rec.id
+        self.owners = dict(self.initial_owners)
+        other_ids: set[int] = set()
+        for type_name, (tids, text) in wanted.items():
+            other = self.schema.types.get(type_name)
+            by_id: dict[int, int] = {}
+            by_ext: dict[str, int] = {}
+            if other is not None:
+                for row in store.fetch(self.conn, other.id, ids=sorted(tids), ext_ids=sorted(text)):
+                    if row.archived_at is None:
+                        by_id[row.id] = row.id
+                        if row.ext_id is not None:
+                            by_ext[row.ext_id] = row.id
+            self.targets[type_name] = (by_id, by_ext)
+            other_ids.update(by_id)
+        if self.t.name in wanted:
+            other_ids.update(self.by_id)
+        found = store.existing_links(self.conn, sorted(self.by_id), sorted(other_ids))
+        self.initial_links = found | {(b, a) for a, b in found}
+        self.links = set(self.initial_links)
+
+    # -- the walk ----------------------------------------------------------------------------
+
+    def _new(self, ext_id: str | None) -> _Rec:
+        rec = _Rec(id=self.next_temp, ext_id=ext_id, attributes={}, is_new=True)
+        self.next_temp -= 1
+        return rec
+
+    def _target(self, c: dict[str, Any]) -> _Rec:
+        if c.get("id") is not None:
+            rec = self.by_id.get(c["id"])
+            if rec is None:
+                raise _Failure(
+                    "record_not_found",
+                    "identifiers.id",
+                    f"no {self.t.name} record has id {c['id']}; use ext_id to create records",
+                )
+            ext_id = c.get("ext_id")
+            if ext_id is not None and ext_id != rec.ext_id:
+                holder = self.by_ext.get(ext_id)
+                if holder is not None and holder is not rec:
+                    raise _Failure(
+                        "ext_id_taken",
+                        "identifiers.ext_id",
+                        f"ext_id {ext_id!r} already belongs to {self.t.name} record {holder.id}",
+                    )
+            return rec
+        if c.get("match"):
+            key, value = c["match"]
+            owner = self.owners.get((unique_kind(key), identifier_value(value)))
+            if owner is not None:
+                rec = self.by_id[owner]
+                if c.get("ext_id") is not None and rec.ext_id not in (None, c["ext_id"]):
+                    raise _Failure(
+                        "identifier_conflict",
+                        "identifiers.ext_id",
+                        f"{key}={value!r} matches record {rec.id}, whose ext_id is {rec.ext_id!r}",
+                    )
+                return rec
+            ext_id = c.get("ext_id")
+            if ext_id is not None and ext_id in self.by_ext:
+                return self.by_ext[ext_id]
+            return self._new(ext_id)
+        if c.get("ext_id") is not None:
+            return self.by_ext.get(c["ext_id"]) or self._new(c["ext_id"])
+        return self._new(None)
+
+    def _associations(self, rec: _Rec, c: dict[str, Any]) -> tuple[list[int], list[int]]:
+        to_link: list[int] = []
+        to_unlink: list[int] = []
+        for i, a in enumerate(c.get("associations") or ()):
+            name = a["object_type"]
+            where = f"associations[{i}]"
+            if name not in self.t.associations:
+                raise _Failure(
+                    "association_not_defined",
+                    f"{where}.object_type",
+                    f"no association is defined between {self.t.name} and {name!r}",
+                )
+            by_id, by_ext = self.targets.get(name, ({}, {}))
+            for j, r in enumerate(a["records"]):
+                if r.get("id") is not None:
+                    target = by_id.get(r["id"])
+                    if target is None and name == self.t.name:
+                        same = self.by_id.get(r["id"])
+                        target = same.id if same else None
+                    label = f"id {r['id']}"
+                else:
+                    target = by_ext.get(r.get("ext_id"))
+                    if target is None and name == self.t.name:
+                        same = self.by_ext.get(r.get("ext_id") or "")
+                        target = same.id if same else None
+                    label = f"ext_id {r.get('ext_id')!r}"
+                if target is None:
+                    raise _Failure(
+                        "association_target_not_found",
+                        f"{where}.records[{j}].identifiers",
+                        f"no {name} record has {label}",
+                    )
+                (to_unlink if a.get("action") == "unlink" else to_link).append(target)
+        return to_link, to_unlink
+
+    def run(self, process_id: int | None, at: datetime) -> Outcome:
+        checker = AttributeChecker(self.t)
+        results: list[dict[str, Any]] = []
+        counts = {
+            "received": len(self.commands),
+            "created": 0,
+            "updated": 0,
+            "unchanged": 0,
+            "deleted": 0,
+            "failed": 0,
+            "skipped": 0,
+        }
+        touched: dict[int, _Rec] = {}
+        for index, c in enumerate(self.commands):
+            checked = checker.check(c.get("attributes") or {})
+            warnings = checked.warnings
+            try:
+                if checked.problems:
+                    key, msg = checked.problems[0]
+                    raise _Failure("invalid_value", f"attributes.{key}", f"{key}: {msg}")
+                rec = self._target(c)
+                to_link, to_unlink = self._associations(rec, c)
+                claims = self._unique_claims(rec, checked.attributes, c)
+            except _Failure as f:
+                counts["failed"] += 1
+                results.append(_result(index, "failed", None, errors=[f.error], warnings=warnings))
+                continue
+            status = self._merge(rec, checked.attributes, c, claims, to_link, to_unlink)
+            counts[status] += 1
+            touched[id(rec)] = rec
+            results.append(_result(index, status, rec, warnings=warnings))
+        self._write(list(touched.values()), results, process_id, at)
+        return Outcome(counts, results)
+
+    def _unique_claims(
+        self, rec: _Rec, attrs: dict[str, Any], c: dict[str, Any]
+    ) -> dict[str, str | None]:
+        """Unique attribute key → its new normalised value (None: cleared); fails on a clash."""
+        claims: dict[str, str | None] = {}
+        values = dict(attrs)
+        if c.get("match"):
+            key, value = c["match"]
+            values.setdefault(key, value)
+        for key in self.unique_keys:
+            if key not in values:
+                continue
+            value = values[key]
+            norm = None if value is None else identifier_value(value)
+            if norm is not None:
+                owner = self.owners.get((unique_kind(key), norm))
+                if owner is not None and owner != rec.id:
+                    raise _Failure(
+                        "unique_violation",
+                        f"attributes.{key}",
+                        f"{key} {value!r} already belongs to {self.t.name} record {owner}",
+                    )
+            claims[key] = norm
+        return claims
+
+    def _merge(
+        self,
+        rec: _Rec,
+        attrs: dict[str, Any],
+        c: dict[str, Any],
+        claims: dict[str, str | None],
+        to_link: list[int],
+        to_unlink: list[int],
+    ) -> str:
+        if c.get("match"):
+            key, value = c["match"]
+            if key not in attrs:
+                attrs = {**attrs, key: value}
+        for key, norm in claims.items():
+            kind = unique_kind(key)
+            old = rec.attributes.get(key)
+            if old is not None:
+                old_pair = (kind, identifier_value(old))
+                if old_pair[1] != norm and self.owners.get(old_pair) == rec.id:
+                    del self.owners[old_pair]
+            if norm is not None:
+                self.owners[(kind, norm)] = rec.id
+        changes: dict[str, Any] = {}
+        for key, value in attrs.items():
+            old = rec.attributes.get(key)
+            if value is None:
+                if key in rec.attributes:
+                    del rec.attributes[key]
+                    changes[key] = None
+            elif old != value or type(old) is not type(value):
+                rec.attributes[key] = value
+                changes[key] = value
+        ext_changed = False
+        if c.get("ext_id") is not None and rec.ext_id != c["ext_id"]:
+            if rec.ext_id is not None:
+                self.by_ext.pop(rec.ext_id, None)
+            rec.ext_id = c["ext_id"]
+            ext_changed = True
+        if rec.ext_id is not None:
+            self.by_ext[rec.ext_id] = rec
+        self.by_id[rec.id] = rec
+        links_changed = False
+        for other in to_link:
+            if (rec.id, other) not in self.links:
+                self.links.add((rec.id, other))
+                self.links.add((other, rec.id))
+                links_changed = True
+        for other in to_unlink:
+            if (rec.id, other) in self.links:
+                self.links.discard((rec.id, other))
+                self.links.discard((other, rec.id))
+                links_changed = True
+        revived = rec.archived
+        rec.archived = False
+        if changes:
+            rec.changes.append(changes)
+        if rec.is_new and not rec.dirty:
+            rec.dirty = True
+            return "created"
+        if changes or ext_changed or revived:
+            rec.dirty = True
+            return "updated"
+        return "updated" if links_changed else "unchanged"
+
+    # -- bulk writes -------------------------------------------------------------------------
+
+    def _write(
+        self,
+        touched: list[_Rec],
+        results: list[dict[str, Any]],
+        process_id: int | None,
+        at: datetime,
+    ) -> None:
+        new = [r for r in touched if r.is_new]
+        real = store.reserve_ids(self.conn, len(new))
+        remap = {rec.id: rid for rec, rid in zip(new, real, strict=True)}
+        for rec in new:
+            rec.id = remap[rec.id]
+        for res in results:
+            if res["id"] is not None and res["id"] < 0:
+                res["id"] = remap[res["id"]]
+
+        def real_id(i: int) -> int:
+            return remap.get(i, i)
+
+        account_id = self.schema.account_id
+        store.insert_records(
+            self.conn,
+            [
+                {
+                    "id": r.id,
+                    "account_id": account_id,
+                    "object_type_id": self.t.id,
+                    "ext_id": r.ext_id,
+                    "attributes": r.attributes,
+                    "created_at": at,
+                    "updated_at": at,
+                    "archived_at": None,
+                }
+                for r in new
+            ],
+        )
+        store.update_records(
+            self.conn,
+            [
+                {
+                    "_id": r.id,
+                    "attributes": r.attributes,
+                    "ext_id": r.ext_id,
+                    "updated_at": at,
+                    "archived_at": None,
+                }
+                for r in touched
+                if not r.is_new and r.dirty
+            ],
+        )
+        final = {(k, v): real_id(o) for (k, v), o in self.owners.items()}
+        gone = [pair for pair, owner in self.initial_owners.items() if final.get(pair) != owner]
+        store.delete_identifiers(self.conn, self.t.id, gone)
+        store.insert_identifiers(
+            self.conn,
+            [
+                {
+                    "object_type_id": self.t.id,
+                    "kind": k,
+                    "value": v,
+                    "record_id": o,
+                    "account_id": account_id,
+                }
+                for (k, v), o in final.items()
+                if self.initial_owners.get((k, v)) != o
+            ],
+        )
+        store.insert_history(
+            self.conn,
+            [
+                {
+                    "account_id": account_id,
+                    "record_id": r.id,
+                    "process_id": process_id,
+                    "changed_at": at,
+                    "changes": ch,
+                }
+                for r in touched
+                for ch in r.changes
+            ],
+        )
+        links = {(real_id(a), real_id(b)) for a, b in self.links}
+        initial = self.initial_links
+        type_of = self._type_ids()
+        store.unlink(self.conn, [(a, b) for a, b in initial - links if a < b])
+        store.link(
+            self.conn,
+            [
+                {
+                    "record_id": a,
+                    "other_record_id": b,
+                    "other_type_id": type_of(b),
+                    "account_id": account_id,
+                    "created_at": at,
+                }
+                for a, b in links - initial
+            ],
+        )
+
+    def _type_ids(self) -> Any:
+        """record id → its type id, for the records this batch may link."""
+        owner: dict[int, int] = {rec.id: self.t.id for rec in self.by_id.values()}
+        for name, (by_id, _) in self.targets.items():
+            other = self.schema.types.get(name)
+            if other is not None:
+                for rid in by_id.values():
+                    owner[rid] = other.id
+
+        def lookup(record_id: int) -> int:
+            return owner.get(record_id, self.t.id)
+
+        return lookup
+
+
+def apply_upsert(
+    conn: Connection,
+    schema: AccountSchema,
+    object_type: ObjectType,
+    commands: list[dict[str, Any]],
+    *,
+    process_id: int | None = None,
+    at: datetime | None = None,
+) -> Outcome:
+    """Apply record commands in order; return counts and one result per command."""
+    store.lock_partition(conn, f"{schema.account_id}:{object_type.name}")
+    batch = _Batch(conn, schema, object_type, commands)
+    batch.load()
+    return batch.run(process_id, at or clock.now())
+
+
+def apply_delete(
+    conn: Connection,
+    schema: AccountSchema,
+    object_type: ObjectType,
+    *,
+    ids: list[int] | None = None,
+    ext_ids: list[str] | None = None,
+) -> Outcome:
+    """Delete records by id or ext_id, with their links, identifiers and history."""
+    store.lock_partition(conn, f"{schema.account_id}:{object_type.name}")
+    keys: list[Any] = list(ids or ext_ids or [])
+    by_ext = ext_ids is not None
+    found = store.fetch(
+        conn, object_type.id, ids=[] if by_ext else keys, ext_ids=keys if by_ext else []
+    )
+    index = {(row.ext_id if by_ext else row.id): row for row in found}
+    counts = {
+        "received": len(keys),
+        "created": 0,
+        "updated": 0,
+        "unchanged": 0,
+        "deleted": 0,
+        "failed": 0,
+        "skipped": 0,
+    }
+    results: list[dict[str, Any]] = []
+    doomed: list[int] = []
+    seen: set[Any] = set()
+    for i, key in enumerate(keys):
+        row = index.get(key)
+        if row is None or key in seen:
+            counts["failed"] += 1
+            label = "ext_id" if by_ext else "id"
+            results.append(
+                {
+                    "index": i,
+                    "status": "failed",
+                    "id": None if by_ext else key,
+                    "ext_id": key if by_ext else None,
+                    "errors": [
+                        {
+                            "code": "record_not_found",
+                            "field": f"identifiers.{label}s[{i}]",
+                            "message": f"no {object_type.name} record has {label} {key!r}",
+                        }
+                    ],
+                    "warnings": [],
+                }
+            )
+            continue
+        seen.add(key)
+        doomed.append(row.id)
+        counts["deleted"] += 1
+        results.append(
+            {
+                "index": i,
+                "status": "deleted",
+                "id": row.id,
+                "ext_id": row.ext_id,
+                "errors": [],
+                "warnings": [],
+            }
+        )
+    store.delete_records(conn, object_type.id, doomed)
+    return Outcome(counts, results)

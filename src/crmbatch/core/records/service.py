@@ -1,0 +1,255 @@
+"""Accept record batches (every limit and value rule, checked before anything is stored) and read
+records back. Dialects call these; they add no rule of their own."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from crmbatch.core import clock
+from crmbatch.core.errors import (
+    CrmError,
+    FailedDependency,
+    InvalidInput,
+    NotFound,
+    OutOfRange,
+    PermissionDenied,
+)
+from crmbatch.core.processes import service as processes
+from crmbatch.core.records import store
+from crmbatch.core.records.validate import AttributeChecker
+from crmbatch.core.schema import service as schemas
+from crmbatch.core.schema.model import RESERVED_TYPES, TYPE_NAME, AccountSchema, ObjectType
+
+MAX_RECORDS = 1000
+MAX_ATTRIBUTES = 500
+MAX_ASSOCIATION_ENTRIES = 20
+MAX_LINKS_PER_TYPE = 10
+
+KIND_UPSERT = "objects_upsert"
+KIND_DELETE = "objects_delete"
+
+
+def custom_type(schema: AccountSchema, name: str, *, field: str = "object_type") -> ObjectType:
+    """The custom object type ``name``, or the error Brevo gives for it."""
+    if not TYPE_NAME.match(name or ""):
+        raise CrmError(f"invalid object_type {name!r}", field=field)
+    t = schema.types.get(name)
+    if name in RESERVED_TYPES or (t is not None and t.is_system):
+        raise PermissionDenied(
+            f"{name!r} is a system object; this endpoint only supports custom objects", field=field
+        )
+    if t is None:
+        raise NotFound(f"Object not found for the provided object type {name!r}", field=field)
+    return t
+
+
+def check_commands(
+    t: ObjectType, commands: list[dict[str, Any]], *, collection: str = "records"
+) -> None:
+    """Every rule that needs no records: counts, limits, value types. Raises with all problems."""
+    n = len(commands)
+    if n == 0 or n > MAX_RECORDS:
+        raise OutOfRange(
+            f"{collection} cannot be empty or more than {MAX_RECORDS} (got {n})", field=collection
+        )
+    checker = AttributeChecker(t)
+    problems: list[tuple[str, str]] = []
+    for i, c in enumerate(commands):
+        where = f"{collection}[{i}]"
+        attrs = c.get("attributes") or {}
+        if len(attrs) > MAX_ATTRIBUTES:
+            problems.append(
+                (f"{where}.attributes", f"at most {MAX_ATTRIBUTES} attributes per record")
+            )
+            continue
+        for key, msg in checker.check(attrs).problems:
+            problems.append((f"{where}.attributes.{key}", msg))
+        entries = c.get("associations") or []
+        if len(entries) > MAX_ASSOCIATION_ENTRIES:
+            problems.append(
+                (
+                    f"{where}.associations",
+                    f"at most {MAX_ASSOCIATION_ENTRIES} associations per record",
+                )
+            )
+            continue
+        per_type: dict[tuple[str, str], int] = {}
+        for a in entries:
+            k = (a["object_type"], a.get("action") or "link")
+            per_type[k] = per_type.get(k, 0) + len(a["records"])
+        for (other, action), count in per_type.items():
+            if count > MAX_LINKS_PER_TYPE:
+                problems.append(
+                    (
+                        f"{where}.associations",
+                        f"at most {MAX_LINKS_PER_TYPE} {other} records to {action} per record "
+                        f"(got {count}); send the rest in another request",
+                    )
+                )
+    if problems:
+        raise InvalidInput(problems)
+
+
+def accept_upsert(
+    conn: Connection,
+    account_id: int,
+    object_type: str,
+    commands: list[dict[str, Any]],
+    *,
+    dialect: str,
+    idempotency_key: str | None = None,
+    digest: str | None = None,
+    notify_url: str | None = None,
+) -> processes.Accepted:
+    schema = schemas.load(conn, account_id)
+    t = custom_type(schema, object_type)
+    check_commands(t, commands)
+    return processes.accept(
+        conn,
+        account_id=account_id,
+        kind=KIND_UPSERT,
+        dialect=dialect,
+        object_type=t.name,
+        payload={"object_type": t.name, "records": commands},
+        received=len(commands),
+        idempotency_key=idempotency_key,
+        digest=digest,
+        notify_url=notify_url,
+    )
+
+
+def accept_delete(
+    conn: Connection,
+    account_id: int,
+    object_type: str,
+    *,
+    ids: list[int] | None,
+    ext_ids: list[str] | None,
+    dialect: str,
+    idempotency_key: str | None = None,
+    digest: str | None = None,
+) -> processes.Accepted:
+    schema = schemas.load(conn, account_id)
+    t = custom_type(schema, object_type)
+    if (ids is None) == (ext_ids is None):
+        raise CrmError("give identifiers.ids or identifiers.ext_ids, not both", field="identifiers")
+    keys = ids if ids is not None else ext_ids
+    assert keys is not None
+    if not keys or len(keys) > MAX_RECORDS:
+        raise OutOfRange(
+            f"identifiers cannot be empty or more than {MAX_RECORDS} (got {len(keys)})",
+            field="identifiers",
+        )
+    payload: dict[str, Any] = {"object_type": t.name}
+    payload["ids" if ids is not None else "ext_ids"] = keys
+    return processes.accept(
+        conn,
+        account_id=account_id,
+        kind=KIND_DELETE,
+        dialect=dialect,
+        object_type=t.name,
+        payload=payload,
+        received=len(keys),
+        idempotency_key=idempotency_key,
+        digest=digest,
+    )
+
+
+# ---- reads -----------------------------------------------------------------------------------
+
+
+def readable_type(schema: AccountSchema, name: str) -> ObjectType:
+    t = custom_type(schema, name)
+    if not t.primary_attribute:
+        raise FailedDependency(f"primary attribute not found for object type {name!r}")
+    return t
+
+
+def page(
+    conn: Connection,
+    account_id: int,
+    object_type: str,
+    *,
+    limit: int,
+    page_num: int,
+    descending: bool,
+    with_associations: bool,
+) -> tuple[int, list[dict[str, Any]]]:
+    """One page of records (oldest first or newest first), with up to 5 links per type."""
+    schema = schemas.load(conn, account_id)
+    t = readable_type(schema, object_type)
+    total = store.count(conn, t.id)
+    rows = store.page(conn, t.id, limit=limit, offset=(page_num - 1) * limit, descending=descending)
+    links = store.linked_ids(conn, [r.id for r in rows], per_type=5) if with_associations else {}
+    out = []
+    for r in rows:
+        item: dict[str, Any] = {
+            "id": r.id,
+            "ext_id": r.ext_id,
+            "attributes": r.attributes,
+            "created_at": r.created_at,
+            "updated_at": r.updated_at,
+        }
+        if with_associations:
+            item["associations"] = [
+                {"object_type": _type_name(schema, type_id), "ids": ids}
+                for type_id, ids in sorted(links.get(r.id, {}).items())
+            ]
+        out.append(item)
+    return total, out
+
+
+def _type_name(schema: AccountSchema, type_id: int) -> str:
+    t = schema.by_id(type_id)
+    return t.name if t else str(type_id)
+
+
+ASSOCIATED_PAGE = 20
+
+
+def associated(
+    conn: Connection,
+    account_id: int,
+    object_type: str,
+    *,
+    id: int | None,
+    ext_id: str | None,
+    types: list[str],
+    offset: int,
+) -> tuple[bool, list[dict[str, Any]]]:
+    """Records linked to one record, 20 a page; ``has_more`` tells if another page exists."""
+    schema = schemas.load(conn, account_id)
+    t = schema.types.get(object_type)
+    if t is None:
+        raise NotFound(f"Object not found for the provided object type {object_type!r}")
+    found = store.fetch(
+        conn, t.id, ids=[id] if id is not None else [], ext_ids=[ext_id] if ext_id else []
+    )
+    found = [r for r in found if r.archived_at is None]
+    if not found:
+        label = f"id {id}" if id is not None else f"ext_id {ext_id!r}"
+        raise NotFound(f"no {object_type} record has {label}")
+    wanted = types or sorted(t.associations)
+    type_ids = []
+    for name in wanted:
+        other = schema.types.get(name)
+        if other is None:
+            raise CrmError(f"unknown object type {name!r}", field="type")
+        type_ids.append(other.id)
+    rows = store.linked_page(conn, found[0].id, type_ids, limit=ASSOCIATED_PAGE + 1, offset=offset)
+    items = [
+        {
+            "type": _type_name(schema, r.other_type_id),
+            "object": {
+                "id": r.id,
+                "ext_id": r.ext_id,
+                "attributes": r.attributes,
+                "created_at": clock.iso(r.created_at),
+                "updated_at": clock.iso(r.updated_at),
+            },
+        }
+        for r in rows[:ASSOCIATED_PAGE]
+    ]
+    return len(rows) > ASSOCIATED_PAGE, items

@@ -1,0 +1,297 @@
+"""SQL for records, identifiers, associations and history: a constant number of statements per
+batch, whatever its size."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Row
+
+from crmbatch.db.tables import associations, identifiers, record_history, records
+
+_CHUNK = 900  # stay under SQLite's bound-parameter limit in IN (...) lists
+
+
+def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    for i in range(0, len(values), _CHUNK):
+        yield values[i : i + _CHUNK]
+
+
+def lock_partition(conn: Connection, key: str) -> None:
+    """Serialise writers of one partition (PostgreSQL; SQLite has one writer anyway)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(key))))
+
+
+def fetch(
+    conn: Connection, type_id: int, *, ids: Sequence[int] = (), ext_ids: Sequence[str] = ()
+) -> list[Row[Any]]:
+    """Records of a type by id or ext_id (archived ones included)."""
+    cols = (
+        records.c.id,
+        records.c.ext_id,
+        records.c.attributes,
+        records.c.created_at,
+        records.c.updated_at,
+        records.c.archived_at,
+    )
+    out: list[Row[Any]] = []
+    for part in _chunks(list(ids)):
+        out += conn.execute(
+            sa.select(*cols).where(records.c.object_type_id == type_id, records.c.id.in_(part))
+        ).all()
+    for part in _chunks(list(ext_ids)):
+        out += conn.execute(
+            sa.select(*cols).where(records.c.object_type_id == type_id, records.c.ext_id.in_(part))
+        ).all()
+    return out
+
+
+def lookup_identifiers(
+    conn: Connection, type_id: int, pairs: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], int]:
+    """(kind, value) → record id for the pairs that are taken."""
+    by_kind: dict[str, list[str]] = {}
+    for kind, value in pairs:
+        by_kind.setdefault(kind, []).append(value)
+    found: dict[tuple[str, str], int] = {}
+    for kind, values in by_kind.items():
+        for part in _chunks(sorted(set(values))):
+            for row in conn.execute(
+                sa.select(identifiers.c.value, identifiers.c.record_id).where(
+                    identifiers.c.object_type_id == type_id,
+                    identifiers.c.kind == kind,
+                    identifiers.c.value.in_(part),
+                )
+            ):
+                found[(kind, row.value)] = row.record_id
+    return found
+
+
+def existing_links(
+    conn: Connection, record_ids: Sequence[int], other_ids: Sequence[int]
+) -> set[tuple[int, int]]:
+    if not record_ids or not other_ids:
+        return set()
+    out: set[tuple[int, int]] = set()
+    others = sorted(set(other_ids))
+    for part in _chunks(sorted(set(record_ids))):
+        for other_part in _chunks(others):
+            out.update(
+                (r.record_id, r.other_record_id)
+                for r in conn.execute(
+                    sa.select(associations.c.record_id, associations.c.other_record_id).where(
+                        associations.c.record_id.in_(part),
+                        associations.c.other_record_id.in_(other_part),
+                    )
+                )
+            )
+    return out
+
+
+def reserve_ids(conn: Connection, n: int) -> list[int]:
+    """``n`` fresh record ids. Called under the partition's write lock."""
+    if n == 0:
+        return []
+    if conn.dialect.name == "postgresql":
+        rows = conn.execute(
+            sa.text(
+                "SELECT nextval(pg_get_serial_sequence('records', 'id'))"
+                " FROM generate_series(1, :n)"
+            ),
+            {"n": n},
+        )
+        return [int(r[0]) for r in rows]
+    top = conn.execute(
+        sa.text(
+            "SELECT max(coalesce((SELECT max(id) FROM records), 0),"
+            " coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'records'), 0))"
+        )
+    ).scalar_one()
+    return list(range(int(top) + 1, int(top) + 1 + n))
+
+
+def insert_records(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        conn.execute(records.insert(), rows)
+
+
+def update_records(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Each row: ``_id``, ``attributes``, ``ext_id``, ``updated_at``, ``archived_at``."""
+    if rows:
+        conn.execute(
+            records.update()
+            .where(records.c.id == sa.bindparam("_id"))
+            .values(
+                attributes=sa.bindparam("attributes"),
+                ext_id=sa.bindparam("ext_id"),
+                updated_at=sa.bindparam("updated_at"),
+                archived_at=sa.bindparam("archived_at"),
+            ),
+            rows,
+        )
+
+
+def delete_identifiers(conn: Connection, type_id: int, pairs: list[tuple[str, str]]) -> None:
+    if pairs:
+        conn.execute(
+            identifiers.delete().where(
+                identifiers.c.object_type_id == type_id,
+                identifiers.c.kind == sa.bindparam("_kind"),
+                identifiers.c.value == sa.bindparam("_value"),
+            ),
+            [{"_kind": k, "_value": v} for k, v in pairs],
+        )
+
+
+def insert_identifiers(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        conn.execute(identifiers.insert(), rows)
+
+
+def insert_history(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        conn.execute(record_history.insert(), rows)
+
+
+def link(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Insert links (both directions given by the caller); existing ones are left alone."""
+    if not rows:
+        return
+    insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(
+        associations
+    )
+    conn.execute(insert.on_conflict_do_nothing(), rows)
+
+
+def unlink(conn: Connection, pairs: list[tuple[int, int]]) -> None:
+    """Remove links in both directions."""
+    if not pairs:
+        return
+    both = [{"_a": a, "_b": b} for a, b in pairs] + [{"_a": b, "_b": a} for a, b in pairs]
+    conn.execute(
+        associations.delete().where(
+            associations.c.record_id == sa.bindparam("_a"),
+            associations.c.other_record_id == sa.bindparam("_b"),
+        ),
+        both,
+    )
+
+
+def delete_records(conn: Connection, type_id: int, ids: Sequence[int]) -> None:
+    """Delete records with their links, identifiers and history."""
+    for part in _chunks(list(ids)):
+        conn.execute(
+            associations.delete().where(
+                sa.or_(associations.c.record_id.in_(part), associations.c.other_record_id.in_(part))
+            )
+        )
+        conn.execute(
+            identifiers.delete().where(
+                identifiers.c.object_type_id == type_id, identifiers.c.record_id.in_(part)
+            )
+        )
+        conn.execute(record_history.delete().where(record_history.c.record_id.in_(part)))
+        conn.execute(records.delete().where(records.c.id.in_(part)))
+
+
+# ---- reads -----------------------------------------------------------------------------------
+
+
+def count(conn: Connection, type_id: int) -> int:
+    return int(
+        conn.execute(
+            sa.select(sa.func.count())
+            .select_from(records)
+            .where(records.c.object_type_id == type_id, records.c.archived_at.is_(None))
+        ).scalar_one()
+    )
+
+
+def page(
+    conn: Connection, type_id: int, *, limit: int, offset: int, descending: bool
+) -> list[Row[Any]]:
+    order = records.c.id.desc() if descending else records.c.id.asc()
+    return list(
+        conn.execute(
+            sa.select(
+                records.c.id,
+                records.c.ext_id,
+                records.c.attributes,
+                records.c.created_at,
+                records.c.updated_at,
+            )
+            .where(records.c.object_type_id == type_id, records.c.archived_at.is_(None))
+            .order_by(order)
+            .limit(limit)
+            .offset(offset)
+        ).all()
+    )
+
+
+def linked_ids(
+    conn: Connection, record_ids: Sequence[int], *, per_type: int | None = None
+) -> dict[int, dict[int, list[int]]]:
+    """record id → other type id → linked record ids (lowest first, at most ``per_type``)."""
+    out: dict[int, dict[int, list[int]]] = {}
+    for part in _chunks(sorted(set(record_ids))):
+        rows = conn.execute(
+            sa.select(
+                associations.c.record_id,
+                associations.c.other_type_id,
+                associations.c.other_record_id,
+            )
+            .join(records, records.c.id == associations.c.other_record_id)
+            .where(associations.c.record_id.in_(part), records.c.archived_at.is_(None))
+            .order_by(
+                associations.c.record_id,
+                associations.c.other_type_id,
+                associations.c.other_record_id,
+            )
+        )
+        for r in rows:
+            ids = out.setdefault(r.record_id, {}).setdefault(r.other_type_id, [])
+            if per_type is None or len(ids) < per_type:
+                ids.append(r.other_record_id)
+    return out
+
+
+def linked_page(
+    conn: Connection, record_id: int, type_ids: Sequence[int], *, limit: int, offset: int
+) -> list[Row[Any]]:
+    """Records linked to ``record_id`` whose type is in ``type_ids``, by type then id."""
+    return list(
+        conn.execute(
+            sa.select(
+                associations.c.other_type_id,
+                records.c.id,
+                records.c.ext_id,
+                records.c.attributes,
+                records.c.created_at,
+                records.c.updated_at,
+            )
+            .join(records, records.c.id == associations.c.other_record_id)
+            .where(
+                associations.c.record_id == record_id,
+                associations.c.other_type_id.in_(list(type_ids)),
+                records.c.archived_at.is_(None),
+            )
+            .order_by(associations.c.other_type_id, records.c.id)
+            .limit(limit)
+            .offset(offset)
+        ).all()
+    )
+
+
+def history(conn: Connection, record_ids: Sequence[int]) -> list[Row[Any]]:
+    out: list[Row[Any]] = []
+    for part in _chunks(sorted(set(record_ids))):
+        out += conn.execute(
+            sa.select(record_history)
+            .where(record_history.c.record_id.in_(part))
+            .order_by(record_history.c.id)
+        ).all()
+    return out

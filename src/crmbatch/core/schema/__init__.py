@@ -1,0 +1,1 @@
+"""Object types, attributes and association definitions of an account."""

@@ -1,0 +1,192 @@
+"""The schema document (native.md): parse and validate it, and build it back for export."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from crmbatch.core.errors import InvalidInput
+from crmbatch.core.schema.model import (
+    ATTRIBUTE_KEY,
+    ATTRIBUTE_TYPES,
+    MAX_ATTRIBUTES,
+    OPTION_KEY,
+    OPTION_TYPES,
+    RESERVED_TYPES,
+    SYSTEM_TYPES,
+    TYPE_NAME,
+    UNIQUE_TYPES,
+    AccountSchema,
+)
+
+
+@dataclass
+class AttributeSpec:
+    key: str
+    type: str
+    label: str
+    unique: bool = False
+    options: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class TypeSpec:
+    name: str
+    label: str
+    primary_attribute: str | None
+    attributes: dict[str, AttributeSpec]
+    associations: list[str]
+
+
+def _label(value: Any, default: str, where: str, problems: list[tuple[str, str]]) -> str:
+    if value is None:
+        return default
+    if not isinstance(value, str) or not value.strip() or len(value) > 255:
+        problems.append((where, "must be a non-empty string of at most 255 characters"))
+        return default
+    return value
+
+
+def _attribute(
+    key: Any, raw: Any, where: str, problems: list[tuple[str, str]]
+) -> AttributeSpec | None:
+    if not isinstance(key, str) or not ATTRIBUTE_KEY.match(key):
+        problems.append((where, "attribute keys are letters, digits and _, at most 255"))
+        return None
+    if isinstance(raw, str):  # shorthand: `year: number`
+        raw = {"type": raw}
+    if not isinstance(raw, dict):
+        problems.append((where, "must be a mapping with at least 'type'"))
+        return None
+    unknown = set(raw) - {"type", "label", "unique", "options"}
+    if unknown:
+        problems.append((where, f"unknown field(s) {sorted(unknown)}"))
+    typ = raw.get("type")
+    if typ not in ATTRIBUTE_TYPES:
+        problems.append((f"{where}.type", f"must be one of {', '.join(ATTRIBUTE_TYPES)}"))
+        return None
+    unique = raw.get("unique", False)
+    if not isinstance(unique, bool):
+        problems.append((f"{where}.unique", "must be true or false"))
+        unique = False
+    if unique and typ not in UNIQUE_TYPES:
+        problems.append((f"{where}.unique", f"only {', '.join(UNIQUE_TYPES)} can be unique"))
+    options: list[tuple[str, str]] = []
+    raw_options = raw.get("options")
+    if typ in OPTION_TYPES:
+        if not isinstance(raw_options, list) or not raw_options:
+            problems.append((f"{where}.options", f"a {typ} attribute needs a list of options"))
+        else:
+            seen: set[str] = set()
+            for i, opt in enumerate(raw_options):
+                at = f"{where}.options[{i}]"
+                if isinstance(opt, str):
+                    opt = {"key": opt}
+                if not isinstance(opt, dict) or not isinstance(opt.get("key"), str):
+                    problems.append((at, "must be {key, label}"))
+                    continue
+                okey = opt["key"]
+                if not OPTION_KEY.match(okey):
+                    problems.append((f"{at}.key", "option keys are letters, digits, _ and -"))
+                    continue
+                if okey in seen:
+                    problems.append((f"{at}.key", f"duplicate option key {okey!r}"))
+                    continue
+                seen.add(okey)
+                options.append((okey, _label(opt.get("label"), okey, f"{at}.label", problems)))
+    elif raw_options is not None:
+        problems.append((f"{where}.options", f"only {' and '.join(OPTION_TYPES)} take options"))
+    label = _label(raw.get("label"), key, f"{where}.label", problems)
+    return AttributeSpec(key=key, type=typ, label=label, unique=unique, options=options)
+
+
+def parse_document(doc: Any) -> dict[str, TypeSpec]:
+    """Validate a schema document; raise :class:`InvalidInput` naming every problem."""
+    problems: list[tuple[str, str]] = []
+    if not isinstance(doc, dict):
+        raise InvalidInput([("", "the schema document must be a mapping with 'object_types'")])
+    unknown = set(doc) - {"object_types"}
+    if unknown:
+        problems.append(("", f"unknown top-level field(s) {sorted(unknown)}"))
+    raw_types = doc.get("object_types") or {}
+    if not isinstance(raw_types, dict):
+        raise InvalidInput([("object_types", "must be a mapping of type name to definition")])
+    specs: dict[str, TypeSpec] = {}
+    for name, raw in raw_types.items():
+        where = f"object_types.{name}"
+        if not isinstance(name, str) or not TYPE_NAME.match(name):
+            problems.append((where, "type names match ^[a-z][a-z0-9_]{0,31}$"))
+            continue
+        if name in RESERVED_TYPES and name not in SYSTEM_TYPES:
+            problems.append((where, f"{name!r} is reserved for a system object"))
+            continue
+        raw = raw or {}
+        if not isinstance(raw, dict):
+            problems.append((where, "must be a mapping"))
+            continue
+        unknown = set(raw) - {"label", "primary_attribute", "attributes", "associations"}
+        if unknown:
+            problems.append((where, f"unknown field(s) {sorted(unknown)}"))
+        raw_attrs = raw.get("attributes") or {}
+        if not isinstance(raw_attrs, dict):
+            problems.append((f"{where}.attributes", "must be a mapping of key to definition"))
+            raw_attrs = {}
+        if len(raw_attrs) > MAX_ATTRIBUTES:
+            problems.append(
+                (f"{where}.attributes", f"at most {MAX_ATTRIBUTES} attributes per object type")
+            )
+        attrs: dict[str, AttributeSpec] = {}
+        for key, raw_attr in raw_attrs.items():
+            spec = _attribute(key, raw_attr, f"{where}.attributes.{key}", problems)
+            if spec is not None:
+                attrs[spec.key] = spec
+        is_system = name in SYSTEM_TYPES
+        primary = raw.get("primary_attribute")
+        if is_system:
+            if primary is not None:
+                problems.append((f"{where}.primary_attribute", "system types have none"))
+            primary = None
+        elif primary is None:
+            problems.append((f"{where}.primary_attribute", "required for custom types"))
+        elif primary not in attrs:
+            problems.append((f"{where}.primary_attribute", f"{primary!r} is not an attribute"))
+        elif attrs[primary].type != "text":
+            problems.append((f"{where}.primary_attribute", "must be a text attribute"))
+        assocs = raw.get("associations") or []
+        if not isinstance(assocs, list) or not all(isinstance(a, str) for a in assocs):
+            problems.append((f"{where}.associations", "must be a list of object type names"))
+            assocs = []
+        label = _label(raw.get("label"), name.capitalize() if is_system else name, where, problems)
+        specs[name] = TypeSpec(name, label, primary, attrs, list(dict.fromkeys(assocs)))
+    names = set(specs) | set(SYSTEM_TYPES)
+    for spec in specs.values():
+        for other in spec.associations:
+            if other not in names:
+                problems.append(
+                    (f"object_types.{spec.name}.associations", f"unknown object type {other!r}")
+                )
+    if problems:
+        raise InvalidInput(problems)
+    return specs
+
+
+def export_document(schema: AccountSchema) -> dict[str, Any]:
+    """The account's schema as a document; attributes carry their stable ``id``."""
+    out: dict[str, Any] = {}
+    for name in sorted(schema.types, key=lambda n: (not schema.types[n].is_system, n)):
+        t = schema.types[name]
+        attrs: dict[str, Any] = {}
+        for a in t.attributes.values():
+            entry: dict[str, Any] = {"id": a.id, "type": a.type, "label": a.label}
+            if a.unique:
+                entry["unique"] = True
+            if a.options:
+                entry["options"] = [{"key": o.key, "label": o.label} for o in a.options]
+            attrs[a.key] = entry
+        body: dict[str, Any] = {"label": t.label}
+        if t.primary_attribute:
+            body["primary_attribute"] = t.primary_attribute
+        body["attributes"] = attrs
+        body["associations"] = sorted(t.associations)
+        out[name] = body
+    return {"object_types": out}

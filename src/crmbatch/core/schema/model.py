@@ -1,0 +1,79 @@
+"""The in-memory schema of one account, as the engine uses it."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+ATTRIBUTE_TYPES = (
+    "text",
+    "number",
+    "boolean",
+    "date",
+    "datetime",
+    "category",
+    "multiple_category",
+    "email",
+    "phone",
+)
+OPTION_TYPES = ("category", "multiple_category")
+#: types whose values may be declared ``unique`` (usable as an identifier)
+UNIQUE_TYPES = ("text", "number", "email", "phone")
+
+TYPE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+ATTRIBUTE_KEY = re.compile(r"^[A-Za-z0-9_]{1,255}$")
+OPTION_KEY = re.compile(r"^[A-Za-z0-9_\-]{1,255}$")
+MAX_ATTRIBUTES = 500
+
+#: exist in every account; ``contact`` accepts added attributes
+SYSTEM_TYPES = ("contact",)
+#: names Brevo reserves for its own objects: never usable as custom types
+RESERVED_TYPES = ("contact", "company", "deal", "task", "note", "store", "order", "ticket")
+
+
+@dataclass(frozen=True)
+class Option:
+    key: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Attribute:
+    id: str
+    key: str
+    label: str
+    type: str
+    unique: bool = False
+    options: tuple[Option, ...] = ()
+
+    @property
+    def option_keys(self) -> frozenset[str]:
+        return frozenset(o.key for o in self.options)
+
+
+@dataclass
+class ObjectType:
+    id: int
+    name: str
+    label: str
+    primary_attribute: str | None
+    is_system: bool
+    attributes: dict[str, Attribute] = field(default_factory=dict)
+    #: names of the types this one may be associated with (symmetric)
+    associations: set[str] = field(default_factory=set)
+
+    @property
+    def unique_attributes(self) -> list[Attribute]:
+        return [a for a in self.attributes.values() if a.unique]
+
+
+@dataclass
+class AccountSchema:
+    account_id: int
+    types: dict[str, ObjectType] = field(default_factory=dict)
+
+    def by_id(self, type_id: int) -> ObjectType | None:
+        for t in self.types.values():
+            if t.id == type_id:
+                return t
+        return None

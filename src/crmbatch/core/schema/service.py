@@ -1,0 +1,213 @@
+"""Apply a schema document to an account (idempotently) and export it back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from crmbatch.core import clock
+from crmbatch.core.errors import Conflict, InvalidInput
+from crmbatch.core.schema import store
+from crmbatch.core.schema.document import AttributeSpec, TypeSpec, export_document, parse_document
+from crmbatch.core.schema.model import SYSTEM_TYPES, AccountSchema
+from crmbatch.core.values import identifier_value
+
+
+def unique_kind(key: str) -> str:
+    """The identifiers-table kind under which a unique attribute's values are kept."""
+    return f"attr:{key}"
+
+
+def ensure_system_types(conn: Connection, account_id: int) -> None:
+    schema = store.load(conn, account_id)
+    at = clock.now()
+    for name in SYSTEM_TYPES:
+        if name not in schema.types:
+            store.insert_type(conn, account_id, name, name.capitalize(), None, True, at)
+
+
+def load(conn: Connection, account_id: int) -> AccountSchema:
+    return store.load(conn, account_id)
+
+
+def export(conn: Connection, account_id: int) -> dict[str, Any]:
+    return export_document(store.load(conn, account_id))
+
+
+def _options_changed(old: Any, spec: AttributeSpec) -> bool:
+    return [(o.key, o.label) for o in old.options] != spec.options
+
+
+def apply(
+    conn: Connection, account_id: int, document: Any, *, allow_destructive: bool = False
+) -> list[str]:
+    """Make the account's schema equal to ``document``; return what changed, one line each.
+
+    Adds and changes freely. Removing a type or attribute, or changing an attribute's type, on an
+    object type that holds records needs ``allow_destructive``. A system type left out of the
+    document is left as it is.
+    """
+    specs = parse_document(document)
+    schema = store.load(conn, account_id)
+    at = clock.now()
+    changes: list[str] = []
+    guarded: list[tuple[str, str]] = []
+
+    def destructive(type_id: int, where: str, what: str) -> bool:
+        if allow_destructive or store.count_records(conn, type_id) == 0:
+            return True
+        guarded.append((where, f"{what} would lose data; use --allow-destructive"))
+        return False
+
+    for name, t in list(schema.types.items()):
+        if (
+            name not in specs
+            and not t.is_system
+            and destructive(t.id, f"object_types.{name}", f"removing type {name!r}")
+        ):
+            store.delete_type(conn, t.id)
+            changes.append(f"- type {name}")
+            del schema.types[name]
+
+    for name, spec in specs.items():
+        t = schema.types.get(name)
+        if t is None:
+            type_id = store.insert_type(
+                conn, account_id, name, spec.label, spec.primary_attribute, False, at
+            )
+            changes.append(f"+ type {name}")
+            old_attrs: dict[str, Any] = {}
+        else:
+            type_id = t.id
+            old_attrs = dict(t.attributes)
+            if (t.label, t.primary_attribute) != (spec.label, spec.primary_attribute):
+                store.update_type(
+                    conn, type_id, at, label=spec.label, primary_attribute=spec.primary_attribute
+                )
+                changes.append(f"~ type {name}")
+        _apply_attributes(
+            conn, account_id, type_id, name, spec, old_attrs, at, changes, destructive
+        )
+
+    schema = store.load(conn, account_id)
+    _apply_associations(conn, account_id, schema, specs, at, changes)
+    if guarded:
+        raise InvalidInput(guarded)
+    return changes
+
+
+def _apply_attributes(
+    conn: Connection,
+    account_id: int,
+    type_id: int,
+    type_name: str,
+    spec: TypeSpec,
+    old_attrs: dict[str, Any],
+    at: Any,
+    changes: list[str],
+    destructive: Any,
+) -> None:
+    for key, old in old_attrs.items():
+        if key not in spec.attributes and destructive(
+            type_id, f"object_types.{type_name}.attributes.{key}", f"removing attribute {key!r}"
+        ):
+            store.delete_attribute(conn, old.id)
+            if old.unique:
+                store.drop_identifier_kind(conn, type_id, unique_kind(key))
+            changes.append(f"- attribute {type_name}.{key}")
+    for position, (key, a) in enumerate(spec.attributes.items()):
+        old = old_attrs.get(key)
+        if old is None:
+            store.insert_attribute(
+                conn,
+                account_id,
+                type_id,
+                key=key,
+                label=a.label,
+                type=a.type,
+                unique=a.unique,
+                options=a.options,
+                position=position,
+                at=at,
+            )
+            if a.unique:
+                _backfill_unique(conn, account_id, type_id, type_name, key)
+            changes.append(
+                f"+ attribute {type_name}.{key} ({a.type}{', unique' if a.unique else ''})"
+            )
+            continue
+        if old.type != a.type and not destructive(
+            type_id,
+            f"object_types.{type_name}.attributes.{key}.type",
+            f"changing the type of {key!r} from {old.type} to {a.type}",
+        ):
+            continue
+        if (old.label, old.type, old.unique) != (a.label, a.type, a.unique) or _options_changed(
+            old, a
+        ):
+            store.update_attribute(
+                conn, old.id, label=a.label, type=a.type, unique=a.unique, options=a.options
+            )
+            if old.unique and not a.unique:
+                store.drop_identifier_kind(conn, type_id, unique_kind(key))
+            if a.unique and not old.unique:
+                _backfill_unique(conn, account_id, type_id, type_name, key)
+            changes.append(f"~ attribute {type_name}.{key}")
+
+
+def _backfill_unique(
+    conn: Connection, account_id: int, type_id: int, type_name: str, key: str
+) -> None:
+    seen: dict[str, int] = {}
+    rows = []
+    for record_id, value in store.attribute_values(conn, type_id, key):
+        norm = identifier_value(value)
+        if norm in seen:
+            raise Conflict(
+                f"cannot make {type_name}.{key} unique: records {seen[norm]} and {record_id} "
+                f"share the value {value!r}",
+                field=f"object_types.{type_name}.attributes.{key}.unique",
+            )
+        seen[norm] = record_id
+        rows.append(
+            {
+                "object_type_id": type_id,
+                "kind": unique_kind(key),
+                "value": norm,
+                "record_id": record_id,
+                "account_id": account_id,
+            }
+        )
+    store.insert_identifiers(conn, rows)
+
+
+def _apply_associations(
+    conn: Connection,
+    account_id: int,
+    schema: AccountSchema,
+    specs: dict[str, TypeSpec],
+    at: Any,
+    changes: list[str],
+) -> None:
+    wanted: set[frozenset[str]] = set()
+    for name, spec in specs.items():
+        for other in spec.associations:
+            wanted.add(frozenset((name, other)))
+    have: set[frozenset[str]] = set()
+    for t in schema.types.values():
+        for other in t.associations:
+            have.add(frozenset((t.name, other)))
+    for pair in sorted(have - wanted, key=sorted):
+        names = sorted(pair) * (2 if len(pair) == 1 else 1)
+        # a pair only the document's types can drop: keep links of types it does not mention
+        if not any(n in specs for n in names):
+            continue
+        store.delete_association_def(conn, schema.types[names[0]].id, schema.types[names[1]].id)
+        changes.append(f"- association {names[0]} <-> {names[1]}")
+    for pair in sorted(wanted - have, key=sorted):
+        names = sorted(pair) * (2 if len(pair) == 1 else 1)
+        store.insert_association_def(
+            conn, account_id, schema.types[names[0]].id, schema.types[names[1]].id, at
+        )
+        changes.append(f"+ association {names[0]} <-> {names[1]}")

@@ -1,0 +1,1 @@
+"""Storage infrastructure: engines, table metadata, migrations. Imports no domain code."""

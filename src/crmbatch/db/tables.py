@@ -1,0 +1,178 @@
+"""Every table of crmbatch, in one place (SQLAlchemy Core).
+
+Every table leads with ``account_id`` (directly or through its parent) so that each query is scoped
+by tenant and the account is a natural shard key.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+    }
+)
+
+#: a 64-bit id that is still SQLite's rowid alias (so it autoincrements there)
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+#: JSON that is JSONB on PostgreSQL
+Json = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+Ts = sa.DateTime(timezone=True)
+
+accounts = sa.Table(
+    "accounts",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(64), nullable=False, unique=True),
+    sa.Column("webhook_secret", sa.String(128), nullable=False),
+    sa.Column("created_at", Ts, nullable=False),
+)
+
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("account_id", BigId, sa.ForeignKey("accounts.id"), nullable=False, index=True),
+    sa.Column("prefix", sa.String(16), nullable=False, index=True),
+    sa.Column("key_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("created_at", Ts, nullable=False),
+    sa.Column("revoked_at", Ts, nullable=True),
+)
+
+object_types = sa.Table(
+    "object_types",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("account_id", BigId, sa.ForeignKey("accounts.id"), nullable=False),
+    sa.Column("name", sa.String(32), nullable=False),
+    sa.Column("label", sa.String(255), nullable=False),
+    sa.Column("primary_attribute", sa.String(255), nullable=True),
+    sa.Column("is_system", sa.Boolean, nullable=False, default=False),
+    sa.Column("created_at", Ts, nullable=False),
+    sa.Column("updated_at", Ts, nullable=False),
+    sa.UniqueConstraint("account_id", "name"),
+)
+
+attributes = sa.Table(
+    "attributes",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("account_id", BigId, sa.ForeignKey("accounts.id"), nullable=False),
+    sa.Column("object_type_id", BigId, sa.ForeignKey("object_types.id"), nullable=False),
+    sa.Column("key", sa.String(255), nullable=False),
+    sa.Column("label", sa.String(255), nullable=False),
+    sa.Column("type", sa.String(32), nullable=False),
+    sa.Column("is_unique", sa.Boolean, nullable=False, default=False),
+    sa.Column("options", Json, nullable=True),
+    sa.Column("position", sa.Integer, nullable=False, default=0),
+    sa.Column("created_at", Ts, nullable=False),
+    sa.UniqueConstraint("object_type_id", "key"),
+)
+
+association_defs = sa.Table(
+    "association_defs",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("account_id", BigId, sa.ForeignKey("accounts.id"), nullable=False),
+    # stored once per pair, with type_a_id <= type_b_id
+    sa.Column("type_a_id", BigId, sa.ForeignKey("object_types.id"), nullable=False),
+    sa.Column("type_b_id", BigId, sa.ForeignKey("object_types.id"), nullable=False),
+    sa.Column("created_at", Ts, nullable=False),
+    sa.UniqueConstraint("type_a_id", "type_b_id"),
+)
+
+records = sa.Table(
+    "records",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("account_id", BigId, sa.ForeignKey("accounts.id"), nullable=False),
+    sa.Column("object_type_id", BigId, sa.ForeignKey("object_types.id"), nullable=False),
+    sa.Column("ext_id", sa.String(255), nullable=True),
+    sa.Column("attributes", Json, nullable=False),
+    sa.Column("created_at", Ts, nullable=False),
+    sa.Column("updated_at", Ts, nullable=False),
+    sa.Column("archived_at", Ts, nullable=True),
+    sa.UniqueConstraint("object_type_id", "ext_id"),
+    sa.Index("ix_records_type_id", "object_type_id", "id"),
+    sqlite_autoincrement=True,
+)
+
+#: identifier values that resolve to a record: unique attribute values (kind ``attr:<key>``) and,
+#: for contacts, their channels. One row per (type, kind, value): the database enforces uniqueness.
+identifiers = sa.Table(
+    "identifiers",
+    metadata,
+    sa.Column("object_type_id", BigId, sa.ForeignKey("object_types.id"), primary_key=True),
+    sa.Column("kind", sa.String(300), primary_key=True),
+    sa.Column("value", sa.String(1024), primary_key=True),
+    sa.Column("record_id", BigId, nullable=False, index=True),
+    sa.Column("account_id", BigId, nullable=False),
+)
+
+#: symmetric: a link is stored in both directions so either side reads it with one index
+associations = sa.Table(
+    "associations",
+    metadata,
+    sa.Column("record_id", BigId, primary_key=True),
+    sa.Column("other_record_id", BigId, primary_key=True),
+    sa.Column("other_type_id", BigId, nullable=False),
+    sa.Column("account_id", BigId, nullable=False),
+    sa.Column("created_at", Ts, nullable=False),
+    sa.Index("ix_associations_record_type", "record_id", "other_type_id", "other_record_id"),
+)
+
+#: one row per change of a record: the attributes it set (``null`` = cleared)
+record_history = sa.Table(
+    "record_history",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("account_id", BigId, nullable=False),
+    sa.Column("record_id", BigId, nullable=False),
+    sa.Column("process_id", BigId, nullable=True),
+    sa.Column("changed_at", Ts, nullable=False),
+    sa.Column("changes", Json, nullable=False),
+    sa.Index("ix_record_history_record", "record_id", "id"),
+)
+
+processes = sa.Table(
+    "processes",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("account_id", BigId, sa.ForeignKey("accounts.id"), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("dialect", sa.String(32), nullable=False),
+    sa.Column("object_type", sa.String(32), nullable=True),
+    #: batches with the same partition apply one at a time, in id order
+    sa.Column("partition_key", sa.String(64), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("payload", Json, nullable=False),
+    sa.Column("idempotency_key", sa.String(255), nullable=True),
+    sa.Column("request_hash", sa.String(64), nullable=True),
+    sa.Column("notify_url", sa.String(2048), nullable=True),
+    sa.Column("received", sa.Integer, nullable=False, default=0),
+    sa.Column("counts", Json, nullable=True),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("requested_at", Ts, nullable=False),
+    sa.Column("started_at", Ts, nullable=True),
+    sa.Column("completed_at", Ts, nullable=True),
+    sa.Column("worker_id", sa.String(64), nullable=True),
+    sa.Column("lease_until", Ts, nullable=True),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.UniqueConstraint("account_id", "idempotency_key"),
+    sa.Index("ix_processes_status_partition", "status", "partition_key", "id"),
+    sa.Index("ix_processes_account", "account_id", "id"),
+    sqlite_autoincrement=True,
+)
+
+process_results = sa.Table(
+    "process_results",
+    metadata,
+    sa.Column("process_id", BigId, sa.ForeignKey("processes.id"), primary_key=True),
+    sa.Column("results", Json, nullable=False),
+)

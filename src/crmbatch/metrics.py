@@ -1,0 +1,44 @@
+"""Prometheus metrics (names are part of the contract; see the README)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+HTTP_REQUESTS = Counter(
+    "crmbatch_http_requests_total",
+    "HTTP requests by method, route and status",
+    ["method", "route", "status"],
+    registry=REGISTRY,
+)
+BATCHES_ACCEPTED = Counter(
+    "crmbatch_batches_accepted_total", "Batches accepted", ["kind"], registry=REGISTRY
+)
+BATCHES_APPLIED = Counter(
+    "crmbatch_batches_applied_total", "Batches applied", ["kind"], registry=REGISTRY
+)
+RECORDS_APPLIED = Counter(
+    "crmbatch_records_applied_total",
+    "Records applied, by outcome",
+    ["kind", "status"],
+    registry=REGISTRY,
+)
+APPLY_SECONDS = Histogram(
+    "crmbatch_apply_seconds",
+    "Time to apply one batch",
+    ["kind"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+    registry=REGISTRY,
+)
+QUEUE_DEPTH = Gauge(
+    "crmbatch_queue_depth", "Processes not yet completed", ["status"], registry=REGISTRY
+)
+
+
+def observe_applied(kind: str, counts: dict[str, int], seconds: float) -> None:
+    BATCHES_APPLIED.labels(kind).inc()
+    APPLY_SECONDS.labels(kind).observe(seconds)
+    for status, n in counts.items():
+        if status != "received" and n:
+            RECORDS_APPLIED.labels(kind, status).inc(n)

@@ -1,0 +1,160 @@
+"""The worker: claim a process, apply it in one transaction with its results and ``completed``
+state, repeat. Runs in-process (embedded SQLite default) or as ``crmbatch worker``.
+
+Exactly once: the claim is committed first (status ``in_process`` under a lease); the apply
+transaction then locks the row again and proceeds only if this worker still owns it and it is not
+completed. A worker that dies mid-apply leaves nothing (its transaction rolls back) and its lease
+runs out, so another worker takes the process over.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from crmbatch import metrics
+from crmbatch.config import Settings
+from crmbatch.core import clock
+from crmbatch.core.processes import runner
+from crmbatch.core.processes import store as process_store
+from crmbatch.db.engine import Database
+
+log = logging.getLogger("crmbatch.worker")
+MAX_ATTEMPTS = 5
+
+
+def new_worker_id() -> str:
+    return f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def claim(db: Database, worker_id: str, lease_seconds: float) -> Any:
+    now = clock.now()
+    with db.write() as conn:
+        return process_store.claim_next(
+            conn,
+            worker_id=worker_id,
+            now=now,
+            lease_until=now + timedelta(seconds=lease_seconds),
+            skip_locked=not db.is_sqlite,
+        )
+
+
+def apply_claimed(db: Database, row: Any, worker_id: str, *, debug_delay: float = 0.0) -> bool:
+    """Apply one claimed process; return False if it was no longer ours to apply."""
+    started = time.perf_counter()
+    try:
+        with db.write() as conn:
+            current = process_store.lock(conn, row["id"], for_update=not db.is_sqlite)
+            if (
+                current is None
+                or current["status"] != "in_process"
+                or current["worker_id"] != worker_id
+            ):
+                log.info("process.lost", extra={"process_id": row["id"]})
+                return False
+            outcome = runner.run(conn, row, row["payload"])
+            if debug_delay:
+                time.sleep(debug_delay)
+            process_store.complete(
+                conn,
+                row["id"],
+                status="completed",
+                counts=outcome.counts,
+                results=outcome.results,
+                at=clock.now(),
+            )
+    except Exception as exc:
+        log.exception("process.apply_failed", extra={"process_id": row["id"]})
+        _give_back(db, row, worker_id, exc)
+        return False
+    elapsed = time.perf_counter() - started
+    metrics.observe_applied(row["kind"], outcome.counts, elapsed)
+    log.info(
+        "process.completed",
+        extra={"process_id": row["id"], "counts": outcome.counts, "seconds": round(elapsed, 4)},
+    )
+    return True
+
+
+def _give_back(db: Database, row: Any, worker_id: str, exc: Exception) -> None:
+    """After a failed attempt: queue it again, or mark it failed once attempts are used up."""
+    message = f"{type(exc).__name__}: {exc}"[:2000]
+    try:
+        with db.write() as conn:
+            if row["attempts"] >= MAX_ATTEMPTS:
+                process_store.complete(
+                    conn,
+                    row["id"],
+                    status="failed",
+                    counts={},
+                    results=[],
+                    at=clock.now(),
+                    error=message,
+                )
+            else:
+                process_store.release(conn, row["id"], worker_id, error=message)
+    except Exception:  # the database is away: the lease will run out and someone retries
+        log.exception("process.release_failed", extra={"process_id": row["id"]})
+
+
+def run_once(db: Database, settings: Settings, worker_id: str) -> bool:
+    """Claim and apply one process; False when there was nothing to do."""
+    row = claim(db, worker_id, settings.lease_seconds)
+    if row is None:
+        return False
+    apply_claimed(db, row, worker_id, debug_delay=settings.debug_apply_delay)
+    return True
+
+
+def drain(db: Database, settings: Settings, worker_id: str | None = None) -> int:
+    """Apply everything that is claimable now (tests, CLI); return how many processes ran."""
+    worker_id = worker_id or new_worker_id()
+    n = 0
+    while run_once(db, settings, worker_id):
+        n += 1
+    return n
+
+
+class Worker:
+    """A loop over :func:`run_once` that sleeps when idle and stops cleanly on request."""
+
+    def __init__(self, db: Database, settings: Settings, worker_id: str | None = None) -> None:
+        self.db = db
+        self.settings = settings
+        self.worker_id = worker_id or new_worker_id()
+        self.stop_event = threading.Event()
+        self.wake_event = threading.Event()
+
+    def wake(self) -> None:
+        self.wake_event.set()
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        self.wake_event.set()
+
+    def run(self) -> None:
+        log.info("worker.started", extra={"worker_id": self.worker_id})
+        backoff = self.settings.poll_interval
+        while not self.stop_event.is_set():
+            try:
+                did = run_once(self.db, self.settings, self.worker_id)
+                backoff = self.settings.poll_interval
+            except Exception:
+                log.exception("worker.loop_error")
+                did = False
+                backoff = min(max(backoff * 2, 0.1), 5.0)
+            if not did:
+                self.wake_event.wait(backoff)
+                self.wake_event.clear()
+        log.info("worker.stopped", extra={"worker_id": self.worker_id})
+
+    def start_thread(self) -> threading.Thread:
+        thread = threading.Thread(target=self.run, name="crmbatch-worker", daemon=True)
+        thread.start()
+        return thread
