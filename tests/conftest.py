@@ -163,3 +163,75 @@ def make_account(
 @pytest.fixture
 def account(db: Database) -> tuple[accounts.Account, str]:
     return make_account(db, schema=VEHICLE_SCHEMA)
+
+
+class LiveServer:
+    """crmbatch's app served by a real uvicorn on 127.0.0.1 in a thread, with its worker."""
+
+    def __init__(self, settings: Settings, db: Database) -> None:
+        import threading
+
+        import uvicorn
+
+        from crmbatch.app import create_app
+
+        self.app = create_app(settings, db)
+        config = uvicorn.Config(
+            self.app, host="127.0.0.1", port=0, log_level="warning", lifespan="on"
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        import time
+
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("test server did not start")
+            time.sleep(0.01)
+        port = self.server.servers[0].sockets[0].getsockname()[1]
+        self.base_url = f"http://127.0.0.1:{port}"
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+    def client(self, key: str | None = None, **headers: str) -> Any:
+        import httpx
+
+        if key:
+            headers["api-key"] = key
+        return httpx.Client(base_url=self.base_url, headers=headers, timeout=30)
+
+
+@pytest.fixture
+def server(db: Database, database_url: str) -> Iterator[LiveServer]:
+    settings = Settings(database_url=database_url, embedded_worker=True, poll_interval=0.01)
+    with LiveServer(settings, db) as live:
+        yield live
+
+
+@pytest.fixture
+def api(server: LiveServer, account: tuple[accounts.Account, str]) -> Iterator[Any]:
+    """An httpx client with the account's key, against the live server."""
+    with server.client(account[1]) as client:
+        yield client
+
+
+def wait_process(client: Any, process_id: int, timeout: float = 20) -> dict[str, Any]:
+    """Poll /v1/processes/{id} until it is completed or failed; return it in full."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        r = client.get(f"/v1/processes/{process_id}")
+        assert r.status_code == 200, r.text
+        body: dict[str, Any] = r.json()
+        if body["status"] in ("completed", "failed"):
+            return body
+        if time.monotonic() > deadline:
+            raise AssertionError(f"process {process_id} still {body['status']} after {timeout}s")
+        time.sleep(0.02)

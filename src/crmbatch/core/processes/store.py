@@ -179,3 +179,7 @@ def queue_depth(conn: Connection) -> dict[str, int]:
         .group_by(processes.c.status)
     )
     return {status: int(n) for status, n in rows}
+
+
+def ping(conn: Connection) -> None:
+    conn.execute(sa.select(1))

@@ -58,7 +58,7 @@ def _attribute(
     if not isinstance(raw, dict):
         problems.append((where, "must be a mapping with at least 'type'"))
         return None
-    unknown = set(raw) - {"type", "label", "unique", "options"}
+    unknown = set(raw) - {"id", "type", "label", "unique", "options"}
     if unknown:
         problems.append((where, f"unknown field(s) {sorted(unknown)}"))
     typ = raw.get("type")

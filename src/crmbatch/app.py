@@ -1,0 +1,167 @@
+"""The ASGI app: mounts the dialects, renders every error in the dialect of its path, runs the
+embedded worker when configured."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from crmbatch import __version__, metrics
+from crmbatch.config import Settings
+from crmbatch.core.errors import CrmError, InvalidInput, NotFound
+from crmbatch.db.engine import Database
+from crmbatch.dialects import common
+from crmbatch.dialects.brevo import routes as brevo_routes
+from crmbatch.dialects.brevo import translate as brevo
+from crmbatch.dialects.native import routes as native_routes
+from crmbatch.worker import Worker
+
+log = logging.getLogger("crmbatch.app")
+
+ErrorRenderer = Callable[[CrmError], tuple[int, dict[str, Any]]]
+
+#: path prefix → how that dialect renders an error (first match wins; native is the default)
+RENDERERS: list[tuple[str, ErrorRenderer]] = [("/v3/", brevo.error_body)]
+
+
+def render_error(path: str, exc: CrmError) -> JSONResponse:
+    renderer = next((r for prefix, r in RENDERERS if path.startswith(prefix)), brevo.error_body)
+    status, body = renderer(exc)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(CrmError)
+    async def _crm(request: Request, exc: CrmError) -> JSONResponse:
+        return render_error(request.url.path, exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [
+            (common.error_path(tuple(e.get("loc") or ())[1:] or ("body",)), common._message(e))
+            for e in exc.errors()
+        ]
+        return render_error(request.url.path, InvalidInput(problems))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 404:
+            err: CrmError = NotFound(f"no route {request.method} {request.url.path}")
+        elif exc.status_code == 405:
+            err = CrmError(f"method {request.method} not allowed on {request.url.path}")
+            err.kind, err.status = "method_not_allowed", 405
+            return JSONResponse(
+                {"code": "method_not_allowed", "message": err.message}, status_code=405
+            )
+        else:
+            err = CrmError(str(exc.detail))
+        return render_error(request.url.path, err)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("request.failed", extra={"path": request.url.path})
+        return JSONResponse(
+            {"code": "internal_error", "message": "internal error; see the server log"},
+            status_code=500,
+        )
+
+
+class MetricsMiddleware:
+    """Counts requests by route template and status (pure ASGI: cheap on the hot path)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status = {"code": 500}
+
+        async def capture(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+            await send(message)
+
+        started = time.perf_counter()
+        try:
+            await self.app(scope, receive, capture)
+        finally:
+            route = scope.get("route")
+            name = getattr(route, "path", "unmatched")
+            metrics.HTTP_REQUESTS.labels(scope["method"], name, str(status["code"])).inc()
+            if status["code"] >= 500:
+                log.warning(
+                    "request.5xx",
+                    extra={"path": scope.get("path"), "seconds": time.perf_counter() - started},
+                )
+
+
+def _openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
+    def build() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(
+            title="crmbatch",
+            version=__version__,
+            description="Batch-upsert CRM data hub speaking Brevo's v3 API and crmbatch's own.",
+            routes=app.routes,
+        )
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        for name, model in common.BODY_MODELS.items():
+            body = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            for def_name, definition in body.pop("$defs", {}).items():
+                components.setdefault(def_name, definition)
+            components[name] = body
+        schema.setdefault("components", {})["securitySchemes"] = {
+            "api-key": {"type": "apiKey", "in": "header", "name": "api-key"},
+            "bearer": {"type": "http", "scheme": "bearer"},
+        }
+        schema["security"] = [{"api-key": []}, {"bearer": []}]
+        app.openapi_schema = schema
+        return schema
+
+    return build
+
+
+def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
+    settings = settings or Settings.from_env()
+    database = db or Database(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        worker = None
+        if settings.embedded_worker:
+            worker = Worker(database, settings)
+            worker.start_thread()
+            app.state.wake_worker = worker.wake
+        try:
+            yield
+        finally:
+            if worker is not None:
+                worker.stop()
+            if db is None:
+                database.dispose()
+
+    app = FastAPI(title="crmbatch", version=__version__, lifespan=lifespan)
+    app.state.db = database
+    app.state.settings = settings
+    app.state.wake_worker = lambda: None
+    _install_error_handlers(app)
+    app.include_router(native_routes.router)
+    app.include_router(native_routes.v1)
+    app.include_router(brevo_routes.router)
+    app.add_middleware(MetricsMiddleware)
+    app.openapi = _openapi(app)  # type: ignore[method-assign]
+    return app

@@ -1,0 +1,262 @@
+"""The ``crmbatch`` command line (native.md). Every command reads ``CRMBATCH_DATABASE_URL``;
+errors go to stderr with a non-zero exit status."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import yaml
+from rich.console import Console
+
+from crmbatch.config import ConfigError, Settings
+
+app = typer.Typer(
+    help="crmbatch: a self-hosted batch-upsert CRM data hub.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+accounts_app = typer.Typer(help="Accounts (tenants).", no_args_is_help=True)
+keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
+schema_app = typer.Typer(help="Schema documents.", no_args_is_help=True)
+webhooks_app = typer.Typer(help="Webhook signing.", no_args_is_help=True)
+app.add_typer(accounts_app, name="accounts")
+app.add_typer(keys_app, name="keys")
+app.add_typer(schema_app, name="schema")
+app.add_typer(webhooks_app, name="webhooks")
+
+out = Console()
+err = Console(stderr=True)
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except ConfigError as e:
+        err.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(2) from None
+
+
+def _database(settings: Settings) -> Any:
+    from crmbatch.db.engine import Database
+    from crmbatch.db.migrate import upgrade
+
+    upgrade(settings.database_url)
+    return Database(settings.database_url, pool_size=2)
+
+
+def _run(fn: Any) -> Any:
+    """Run ``fn(db)`` in one write transaction; core errors become a clean exit 1."""
+    from crmbatch.core.errors import CrmError
+
+    settings = _settings()
+    db = _database(settings)
+    try:
+        with db.write() as conn:
+            return fn(conn)
+    except CrmError as e:
+        err.print(f"[red]error:[/red] {e.message}")
+        raise typer.Exit(1) from None
+    finally:
+        db.dispose()
+
+
+@app.command()
+def migrate() -> None:
+    """Apply database migrations and exit."""
+    from crmbatch.db.migrate import upgrade
+
+    settings = _settings()
+    upgrade(settings.database_url)
+    out.print(f"database at {_safe_url(settings.database_url)} is up to date")
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+    workers: Annotated[int, typer.Option(help="HTTP server processes")] = 1,
+) -> None:
+    """Migrate if needed and serve HTTP; with SQLite the worker runs in-process too."""
+    import uvicorn
+
+    from crmbatch import logs
+    from crmbatch.db.migrate import upgrade
+
+    settings = _settings()
+    logs.setup(settings.log_level)
+    upgrade(settings.database_url)
+    err.print(
+        f"crmbatch serving on http://{host}:{port} (database {_safe_url(settings.database_url)}, "
+        f"worker {'in-process' if settings.embedded_worker else 'external: run crmbatch worker'})"
+    )
+    uvicorn.run(
+        "crmbatch.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=settings.log_level if settings.log_level != "debug" else "debug",
+        access_log=False,
+    )
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[int, typer.Option(help="worker threads in this process")] = 1,
+) -> None:
+    """A standalone worker process: claims and applies processes until SIGTERM or Ctrl-C."""
+    from crmbatch import logs
+    from crmbatch.worker import Worker
+
+    settings = _settings()
+    logs.setup(settings.log_level)
+    db = _database(settings)
+    workers = [Worker(db, settings) for _ in range(max(1, concurrency))]
+
+    def stop(*_: Any) -> None:
+        for w in workers:
+            w.stop()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    threads = [w.start_thread() for w in workers]
+    err.print(f"crmbatch worker running ({len(workers)} thread(s)); Ctrl-C to stop")
+    for t in threads:
+        while t.is_alive():
+            t.join(0.5)
+    db.dispose()
+
+
+@accounts_app.command("create")
+def accounts_create(
+    name: str,
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON line")] = False,
+) -> None:
+    """Create an account and print its first API key (shown once)."""
+    from crmbatch.core.accounts import service
+
+    account, key = _run(lambda conn: service.create_account(conn, name))
+    if as_json:
+        print(json.dumps({"account_id": account.id, "name": account.name, "api_key": key}))
+    else:
+        out.print(f"account [bold]{account.name}[/bold] (id {account.id}) created")
+        out.print(f"API key (shown once): {key}")
+
+
+@accounts_app.command("list")
+def accounts_list() -> None:
+    """List accounts."""
+    from crmbatch.core.accounts import service
+
+    for a in _run(service.list_accounts):
+        out.print(f"{a.id}\t{a.name}")
+
+
+@keys_app.command("create")
+def keys_create(
+    account: Annotated[str, typer.Option("--account", help="account name")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Issue another API key for an account (shown once)."""
+    from crmbatch.core.accounts import service
+
+    def create(conn: Any) -> tuple[Any, str]:
+        a = service.get_account(conn, account)
+        return a, service.create_key(conn, a.id)
+
+    a, key = _run(create)
+    if as_json:
+        print(json.dumps({"account_id": a.id, "name": a.name, "api_key": key}))
+    else:
+        out.print(f"API key for {a.name} (shown once): {key}")
+
+
+@keys_app.command("list")
+def keys_list(account: Annotated[str, typer.Option("--account")]) -> None:
+    """List an account's keys by prefix (the keys themselves are not stored)."""
+    from crmbatch.core.accounts import service
+
+    for k in _run(lambda conn: service.list_keys(conn, service.get_account(conn, account).id)):
+        state = f"revoked {k['revoked_at']}" if k["revoked_at"] else "active"
+        out.print(f"{k['prefix']}\tcreated {k['created_at']}\t{state}")
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_prefix: str) -> None:
+    """Revoke the key that starts with KEY_PREFIX; it gets 401 at once."""
+    from crmbatch.core.accounts import service
+
+    _run(lambda conn: service.revoke_key(conn, key_prefix))
+    out.print(f"revoked {key_prefix}")
+
+
+@schema_app.command("apply")
+def schema_apply(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    account: Annotated[str, typer.Option("--account")],
+    allow_destructive: Annotated[
+        bool, typer.Option(help="allow removing types or attributes that hold data")
+    ] = False,
+) -> None:
+    """Make the account's schema equal to FILE (YAML or JSON); print what changed."""
+    from crmbatch.core.accounts import service
+    from crmbatch.core.schema import service as schemas
+
+    try:
+        document = yaml.safe_load(file.read_text())
+    except yaml.YAMLError as e:
+        err.print(f"[red]error:[/red] {file} is not valid YAML or JSON: {e}")
+        raise typer.Exit(1) from None
+
+    def apply(conn: Any) -> list[str]:
+        a = service.get_account(conn, account)
+        return schemas.apply(conn, a.id, document, allow_destructive=allow_destructive)
+
+    changes = _run(apply)
+    for line in changes:
+        out.print(line, highlight=False)
+    out.print(f"{len(changes)} change(s)" if changes else "no changes: the schema already matches")
+
+
+@schema_app.command("export")
+def schema_export(account: Annotated[str, typer.Option("--account")]) -> None:
+    """Print the account's schema document as JSON."""
+    from crmbatch.core.accounts import service
+    from crmbatch.core.schema import service as schemas
+
+    doc = _run(lambda conn: schemas.export(conn, service.get_account(conn, account).id))
+    print(json.dumps(doc, indent=2))
+
+
+@webhooks_app.command("secret")
+def webhooks_secret(
+    account: Annotated[str, typer.Option("--account")],
+    rotate: Annotated[bool, typer.Option(help="replace the secret with a new one")] = False,
+) -> None:
+    """Print the account's webhook signing secret (last word of the last line)."""
+    from crmbatch.core.accounts import service
+
+    secret = _run(lambda conn: service.webhook_secret(conn, account, rotate=rotate))
+    print(f"{'new ' if rotate else ''}webhook secret for {account}: {secret}")
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

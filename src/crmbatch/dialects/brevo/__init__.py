@@ -1,0 +1,1 @@
+"""Brevo API v3: custom-object batch upsert/delete, records, associated records, processes."""

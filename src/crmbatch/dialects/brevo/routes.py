@@ -1,0 +1,181 @@
+"""Brevo's routes under /v3. Each parses, calls one core function, and answers."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+
+from crmbatch import metrics
+from crmbatch.core.errors import CrmError
+from crmbatch.core.processes import service as processes
+from crmbatch.core.records import service as records
+from crmbatch.dialects.brevo import translate, wire
+from crmbatch.dialects.common import DB, CurrentAccount, json_body, parse, read_body, run_sync
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": wire.ErrorModel, "description": text}
+    for code, text in {
+        400: "Bad request: the message names the field",
+        401: "Missing or unknown api-key",
+        403: "A system object type: this endpoint takes custom objects only",
+        404: "No such object type, record or process in this account",
+        409: "Idempotency-Key reused with a different body",
+        413: "Body over the limit",
+        424: "The object type has no primary attribute",
+    }.items()
+}
+
+router = APIRouter(prefix="/v3", tags=["brevo"], responses=ERRORS)
+
+
+def _accepted(process_id: int, message: str) -> JSONResponse:
+    return JSONResponse({"processId": process_id, "message": message}, status_code=202)
+
+
+@router.post(
+    "/objects/{object_type}/batch/upsert",
+    status_code=202,
+    response_model=wire.BatchAccepted,
+    summary="Create or update object records in bulk (asynchronous)",
+    openapi_extra=json_body(wire.UpsertRequest),
+)
+async def upsert_records(
+    object_type: str, request: Request, db: DB, account: CurrentAccount
+) -> Any:
+    raw = await read_body(request)
+    key = request.headers.get("idempotency-key")
+
+    def accept() -> Any:
+        body = parse(raw, wire.UpsertRequest)
+        commands = translate.upsert_commands(body)
+        with db.write() as conn:
+            return records.accept_upsert(
+                conn,
+                account.id,
+                object_type,
+                commands,
+                dialect="brevo",
+                idempotency_key=key,
+                digest=processes.request_hash(request.url.path, raw) if key else None,
+            )
+
+    accepted = await run_sync(accept)
+    if not accepted.replayed:
+        metrics.BATCHES_ACCEPTED.labels(records.KIND_UPSERT).inc()
+        request.app.state.wake_worker()
+    return _accepted(accepted.process_id, "Batch object records are being processed")
+
+
+@router.post(
+    "/objects/{object_type}/batch/delete",
+    status_code=202,
+    response_model=wire.BatchAccepted,
+    summary="Delete object records in bulk (asynchronous)",
+    openapi_extra=json_body(wire.DeleteRequest),
+)
+async def delete_records(
+    object_type: str, request: Request, db: DB, account: CurrentAccount
+) -> Any:
+    raw = await read_body(request)
+    key = request.headers.get("idempotency-key")
+
+    def accept() -> Any:
+        body = parse(raw, wire.DeleteRequest)
+        with db.write() as conn:
+            return records.accept_delete(
+                conn,
+                account.id,
+                object_type,
+                ids=body.identifiers.ids,
+                ext_ids=body.identifiers.ext_ids,
+                dialect="brevo",
+                idempotency_key=key,
+                digest=processes.request_hash(request.url.path, raw) if key else None,
+            )
+
+    accepted = await run_sync(accept)
+    if not accepted.replayed:
+        metrics.BATCHES_ACCEPTED.labels(records.KIND_DELETE).inc()
+        request.app.state.wake_worker()
+    return _accepted(accepted.process_id, "Batch object records are being processed for deletion.")
+
+
+@router.get(
+    "/objects/{object_type}/records",
+    response_model=wire.RecordsPage,
+    response_model_exclude_none=True,
+    summary="List the records of an object type, with their total count",
+)
+def get_records(
+    object_type: str,
+    db: DB,
+    account: CurrentAccount,
+    limit: Annotated[int, Query(ge=1, le=1000, description="records per page")],
+    page_num: Annotated[int, Query(ge=1, description="1-based page number")],
+    sort: Annotated[Literal["asc", "desc"], Query(description="by id")] = "desc",
+    association: Annotated[Literal["true", "false"], Query()] = "false",
+) -> Any:
+    with db.read() as conn:
+        count, items = records.page(
+            conn,
+            account.id,
+            object_type,
+            limit=limit,
+            page_num=page_num,
+            descending=sort == "desc",
+            with_associations=association == "true",
+        )
+    return {"count": count, "records": [translate.record_out(i) for i in items]}
+
+
+@router.get(
+    "/objects/{object_type}/associated-records",
+    response_model=wire.AssociatedPage,
+    summary="Records linked to one record, 20 a page",
+)
+def get_associated_records(
+    object_type: str,
+    db: DB,
+    account: CurrentAccount,
+    id: Annotated[int | None, Query(ge=1)] = None,
+    ext_id: Annotated[str | None, Query(min_length=1, max_length=255)] = None,
+    email: Annotated[str | None, Query(min_length=1, max_length=255)] = None,
+    sms: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+    type: Annotated[list[str] | None, Query(max_length=5)] = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Any:
+    given = [v for v in (id, ext_id, email, sms) if v is not None]
+    if len(given) != 1:
+        raise CrmError("give exactly one of id, ext_id, email or sms", field="id")
+    if (email or sms) and object_type != "contact":
+        raise CrmError("email and sms identify contacts only (object_type=contact)", field="email")
+    if email or sms:
+        raise CrmError("contacts by email or sms are not available yet; use id", field="email")
+    with db.read() as conn:
+        has_more, items = records.associated(
+            conn, account.id, object_type, id=id, ext_id=ext_id, types=type or [], offset=offset
+        )
+    return {"has_more": has_more, "offset": offset, "items": items}
+
+
+@router.get("/processes/{process_id}", response_model=wire.Process, summary="A process's status")
+def get_process(process_id: int, db: DB, account: CurrentAccount) -> Any:
+    with db.read() as conn:
+        return translate.process_out(processes.get(conn, account.id, process_id))
+
+
+@router.get("/processes", response_model=wire.ProcessList, summary="The account's processes")
+def get_processes(
+    db: DB,
+    account: CurrentAccount,
+    limit: Annotated[int, Query(ge=1, le=50)] = 10,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    sort: Annotated[Literal["asc", "desc"], Query()] = "desc",
+) -> Any:
+    with db.read() as conn:
+        count, rows = processes.page(
+            conn, account.id, limit=limit, offset=offset, descending=sort == "desc"
+        )
+    return {"count": count, "processes": [translate.process_out(r) for r in rows]}

@@ -1,0 +1,92 @@
+"""Brevo wire ⇄ core: requests into record commands, core results and errors into Brevo bodies."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from crmbatch.core import clock
+from crmbatch.core.errors import CrmError
+from crmbatch.dialects.brevo import wire
+
+#: core error kind → (HTTP status, Brevo error code)
+ERROR_CODES = {
+    "invalid": (400, "invalid_parameter"),
+    "missing": (400, "missing_parameter"),
+    "out_of_range": (400, "out_of_range"),
+    "unauthorized": (401, "unauthorized"),
+    "forbidden": (403, "permission_denied"),
+    "not_found": (404, "document_not_found"),
+    "conflict": (409, "duplicate_request"),
+    "too_large": (413, "out_of_range"),
+    "dependency": (424, "unprocessable_entity"),
+    "rate_limited": (429, "too_many_requests"),
+}
+
+PROCESS_NAMES = {
+    "objects_upsert": "OBJECT_RECORDS_UPSERT",
+    "objects_delete": "OBJECT_RECORDS_DELETE",
+    "events_batch": "EVENTS_BATCH",
+}
+
+
+def error_body(exc: CrmError) -> tuple[int, dict[str, str]]:
+    status, code = ERROR_CODES.get(exc.kind, (exc.status, "bad_request"))
+    return status, {"code": code, "message": exc.message}
+
+
+def _identifiers(ids: wire.RecordIdentifiers | None) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if ids is not None:
+        if ids.id is not None:
+            out["id"] = ids.id
+        if ids.ext_id is not None:
+            out["ext_id"] = ids.ext_id
+    return out
+
+
+def upsert_commands(body: wire.UpsertRequest) -> list[dict[str, Any]]:
+    commands = []
+    for r in body.records:
+        c = _identifiers(r.identifiers)
+        c["attributes"] = r.attributes
+        if r.associations:
+            c["associations"] = [
+                {
+                    "object_type": a.object_type,
+                    "action": a.action,
+                    "records": [_identifiers(x.identifiers) for x in a.records],
+                }
+                for a in r.associations
+            ]
+        commands.append(c)
+    return commands
+
+
+def record_out(item: dict[str, Any]) -> dict[str, Any]:
+    ids: dict[str, Any] = {"id": item["id"]}
+    if item["ext_id"] is not None:
+        ids["ext_id"] = item["ext_id"]
+    out: dict[str, Any] = {
+        "identifiers": ids,
+        "attributes": item["attributes"],
+        "createdAt": clock.iso(item["created_at"]),
+        "updatedAt": clock.iso(item["updated_at"]),
+    }
+    if "associations" in item:
+        out["associations"] = [
+            {
+                "object_type": a["object_type"],
+                "records": [{"identifiers": {"id": i}} for i in a["ids"]],
+            }
+            for a in item["associations"]
+        ]
+    return out
+
+
+def process_out(row: Any) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "name": PROCESS_NAMES.get(row["kind"], row["kind"].upper()),
+        "status": row["status"],
+        "info": {"results_url": f"/v1/processes/{row['id']}"},
+    }

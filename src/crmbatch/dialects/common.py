@@ -1,0 +1,147 @@
+"""What every dialect's routes share: the database handle, authentication, bounded JSON bodies,
+validation errors with field paths, and request bodies documented in OpenAPI."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
+
+import orjson
+from fastapi import Depends, Request
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from crmbatch.core.accounts import service as accounts
+from crmbatch.core.accounts.service import Account
+from crmbatch.core.errors import CrmError, InvalidInput, PayloadTooLarge
+from crmbatch.db.engine import Database
+
+M = TypeVar("M", bound=BaseModel)
+
+#: models used as raw-parsed request bodies, added to the OpenAPI components by the app
+BODY_MODELS: dict[str, type[BaseModel]] = {}
+DEFAULT_BODY_LIMIT = 1024 * 1024
+
+
+def get_db(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+DB = Annotated[Database, Depends(get_db)]
+
+
+def api_key_of(request: Request) -> str | None:
+    key = request.headers.get("api-key")
+    if key:
+        return key.strip()
+    auth = request.headers.get("authorization", "")
+    scheme, _, token = auth.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    return None
+
+
+def current_account(request: Request, db: DB) -> Account:
+    with db.read() as conn:
+        account = accounts.authenticate(conn, api_key_of(request))
+    request.state.account = account
+    return account
+
+
+CurrentAccount = Annotated[Account, Depends(current_account)]
+
+
+def json_body(model: type[BaseModel], *, description: str = "") -> dict[str, Any]:
+    """``openapi_extra`` for a route that parses its body itself (fast path, exact errors)."""
+    BODY_MODELS[model.__name__] = model
+    return {
+        "requestBody": {
+            "required": True,
+            "description": description,
+            "content": {
+                "application/json": {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}
+            },
+        }
+    }
+
+
+def error_path(loc: tuple[Any, ...]) -> str:
+    """``('records', 12, 'identifiers', 'id')`` → ``records[12].identifiers.id``."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part in ("body",) and not out:
+            continue
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _message(err: Any) -> str:
+    kind = err.get("type", "")
+    if kind == "missing":
+        return "is required"
+    if kind == "extra_forbidden":
+        loc = err.get("loc") or ()
+        if loc and loc[-1] == "ids":
+            return "unknown field; use id (singular), not ids"
+        return "unknown field"
+    msg = str(err.get("msg", "is invalid"))
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, ") :]
+    got = err.get("input")
+    if kind.endswith("_type") or kind.endswith("_parsing"):
+        shown = orjson.dumps(got).decode() if isinstance(got, (str, int, float, bool)) else ""
+        return f"{msg[0].lower()}{msg[1:]}" + (
+            f", got {shown}" if shown and len(shown) < 60 else ""
+        )
+    return msg[0].lower() + msg[1:]
+
+
+def validation_problems(exc: ValidationError | Any) -> list[tuple[str, str]]:
+    errors = exc.errors() if hasattr(exc, "errors") else []
+    return [(error_path(tuple(e.get("loc") or ())), _message(e)) for e in errors]
+
+
+def parse(raw: bytes, model: type[M]) -> M:
+    """Parse and validate a JSON body; every problem is named by its path."""
+    if not raw.strip():
+        raise CrmError("the request body is empty; send a JSON object", field="body")
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as exc:
+        problems = validation_problems(exc)
+        if any(e.get("type") == "json_invalid" for e in exc.errors()):
+            raise CrmError(
+                f"the request body is not valid JSON: {exc.errors()[0]['msg']}"
+            ) from None
+        raise InvalidInput(problems) from None
+
+
+def parse_any(raw: bytes, adapter: TypeAdapter[Any]) -> Any:
+    try:
+        return adapter.validate_json(raw)
+    except ValidationError as exc:
+        raise InvalidInput(validation_problems(exc)) from None
+
+
+async def read_body(request: Request, limit: int = DEFAULT_BODY_LIMIT) -> bytes:
+    """The body, refused with 413 before it is read whole when it is over ``limit`` bytes."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"the request body is over {limit // 1024} KB", field="body")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"the request body is over {limit // 1024} KB", field="body")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def run_sync(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    from starlette.concurrency import run_in_threadpool
+
+    return run_in_threadpool(fn, *args, **kwargs)

@@ -1,0 +1,1 @@
+"""crmbatch's own endpoints: health, metrics, schema and processes in full."""

@@ -1,0 +1,90 @@
+"""Native routes: /healthz, /metrics, /v1/schema, /v1/processes/{id}."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+import yaml
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+
+from crmbatch import metrics
+from crmbatch.core.errors import CrmError
+from crmbatch.core.processes import service as processes
+from crmbatch.core.schema import service as schemas
+from crmbatch.dialects.common import DB, CurrentAccount, json_body, read_body, run_sync
+from crmbatch.dialects.native import wire
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": wire.Error, "description": "Invalid document"},
+    401: {"model": wire.Error, "description": "Missing or unknown key"},
+    404: {"model": wire.Error, "description": "Not found in this account"},
+    409: {"model": wire.Error, "description": "Conflict"},
+    413: {"model": wire.Error, "description": "Body over the limit"},
+}
+
+router = APIRouter(tags=["native"])
+v1 = APIRouter(prefix="/v1", tags=["native"], responses=ERRORS)
+
+
+@router.get("/healthz", response_model=wire.Health, responses={503: {"model": wire.Health}})
+def healthz(db: DB) -> Any:
+    from crmbatch.core.health import database_answers
+
+    if database_answers(db):
+        return {"status": "ok"}
+    return JSONResponse({"status": "unavailable"}, status_code=503)
+
+
+@router.get("/metrics", response_class=Response, include_in_schema=True)
+def prometheus(request: Request, db: DB) -> Response:
+    from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+    from crmbatch.core.health import queue_depth
+
+    if not request.app.state.settings.metrics_enabled:
+        return JSONResponse({"code": "not_found", "message": "metrics are off"}, status_code=404)
+    depth = queue_depth(db)
+    for status in ("queued", "in_process"):
+        metrics.QUEUE_DEPTH.labels(status).set(depth.get(status, 0))
+    return Response(generate_latest(metrics.REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
+
+@v1.get("/schema", response_model=wire.SchemaDocument, summary="The account's schema document")
+def get_schema(db: DB, account: CurrentAccount) -> Any:
+    with db.read() as conn:
+        return schemas.export(conn, account.id)
+
+
+@v1.put(
+    "/schema",
+    response_model=wire.SchemaDocument,
+    summary="Make the account's schema equal to this document (JSON or YAML)",
+    openapi_extra=json_body(wire.SchemaDocument),
+)
+async def put_schema(request: Request, db: DB, account: CurrentAccount) -> Any:
+    raw = await read_body(request)
+    allow = request.query_params.get("allow_destructive", "false").lower() == "true"
+    try:
+        doc = (
+            yaml.safe_load(raw)
+            if "yaml" in request.headers.get("content-type", "")
+            else orjson.loads(raw)
+        )
+    except (orjson.JSONDecodeError, yaml.YAMLError) as e:
+        raise CrmError(f"the schema document is not valid JSON or YAML: {e}") from None
+
+    def apply() -> Any:
+        with db.write() as conn:
+            changes = schemas.apply(conn, account.id, doc, allow_destructive=allow)
+            return changes, schemas.export(conn, account.id)
+
+    changes, exported = await run_sync(apply)
+    return JSONResponse(exported, headers={"X-Crmbatch-Schema-Changes": str(len(changes))})
+
+
+@v1.get("/processes/{process_id}", response_model=wire.ProcessFull, summary="A process in full")
+def get_process(process_id: int, db: DB, account: CurrentAccount) -> Any:
+    with db.read() as conn:
+        return processes.full(conn, account.id, process_id)
