@@ -8,7 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection, Row
+from sqlalchemy.engine import Connection
 
 from crmbatch.db.tables import associations, identifiers, record_history, records
 
@@ -28,7 +28,7 @@ def lock_partition(conn: Connection, key: str) -> None:
 
 def fetch(
     conn: Connection, type_id: int, *, ids: Sequence[int] = (), ext_ids: Sequence[str] = ()
-) -> list[Row[Any]]:
+) -> list[Any]:
     """Records of a type by id or ext_id (archived ones included)."""
     cols = (
         records.c.id,
@@ -38,7 +38,7 @@ def fetch(
         records.c.updated_at,
         records.c.archived_at,
     )
-    out: list[Row[Any]] = []
+    out: list[Any] = []
     for part in _chunks(list(ids)):
         out += conn.execute(
             sa.select(*cols).where(records.c.object_type_id == type_id, records.c.id.in_(part))
@@ -211,9 +211,7 @@ def count(conn: Connection, type_id: int) -> int:
     )
 
 
-def page(
-    conn: Connection, type_id: int, *, limit: int, offset: int, descending: bool
-) -> list[Row[Any]]:
+def page(conn: Connection, type_id: int, *, limit: int, offset: int, descending: bool) -> list[Any]:
     order = records.c.id.desc() if descending else records.c.id.asc()
     return list(
         conn.execute(
@@ -261,7 +259,7 @@ def linked_ids(
 
 def linked_page(
     conn: Connection, record_id: int, type_ids: Sequence[int], *, limit: int, offset: int
-) -> list[Row[Any]]:
+) -> list[Any]:
     """Records linked to ``record_id`` whose type is in ``type_ids``, by type then id."""
     return list(
         conn.execute(
@@ -286,8 +284,8 @@ def linked_page(
     )
 
 
-def history(conn: Connection, record_ids: Sequence[int]) -> list[Row[Any]]:
-    out: list[Row[Any]] = []
+def history(conn: Connection, record_ids: Sequence[int]) -> list[Any]:
+    out: list[Any] = []
     for part in _chunks(sorted(set(record_ids))):
         out += conn.execute(
             sa.select(record_history)

@@ -137,9 +137,9 @@ def parse_document(doc: Any) -> dict[str, TypeSpec]:
             )
         attrs: dict[str, AttributeSpec] = {}
         for key, raw_attr in raw_attrs.items():
-            spec = _attribute(key, raw_attr, f"{where}.attributes.{key}", problems)
-            if spec is not None:
-                attrs[spec.key] = spec
+            attr_spec = _attribute(key, raw_attr, f"{where}.attributes.{key}", problems)
+            if attr_spec is not None:
+                attrs[attr_spec.key] = attr_spec
         is_system = name in SYSTEM_TYPES
         primary = raw.get("primary_attribute")
         if is_system:

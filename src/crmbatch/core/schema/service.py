@@ -71,17 +71,17 @@ def apply(
             del schema.types[name]
 
     for name, spec in specs.items():
-        t = schema.types.get(name)
-        if t is None:
+        current = schema.types.get(name)
+        if current is None:
             type_id = store.insert_type(
                 conn, account_id, name, spec.label, spec.primary_attribute, False, at
             )
             changes.append(f"+ type {name}")
             old_attrs: dict[str, Any] = {}
         else:
-            type_id = t.id
-            old_attrs = dict(t.attributes)
-            if (t.label, t.primary_attribute) != (spec.label, spec.primary_attribute):
+            type_id = current.id
+            old_attrs = dict(current.attributes)
+            if (current.label, current.primary_attribute) != (spec.label, spec.primary_attribute):
                 store.update_type(
                     conn, type_id, at, label=spec.label, primary_attribute=spec.primary_attribute
                 )

@@ -42,12 +42,12 @@ def load(conn: Connection, account_id: int) -> AccountSchema:
             unique=row["is_unique"],
             options=opts,
         )
-    for row in conn.execute(
+    for pair in conn.execute(
         sa.select(association_defs.c.type_a_id, association_defs.c.type_b_id).where(
             association_defs.c.account_id == account_id
         )
     ):
-        a, b = by_id[row.type_a_id], by_id[row.type_b_id]
+        a, b = by_id[pair.type_a_id], by_id[pair.type_b_id]
         a.associations.add(b.name)
         b.associations.add(a.name)
     return schema

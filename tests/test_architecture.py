@@ -1,0 +1,41 @@
+"""Layering rules that keep one engine and thin dialects (DESIGN.md, STYLE.md)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "crmbatch"
+
+
+def imports(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return names
+
+
+def test_dialects_build_no_sql():
+    offenders = [
+        str(p.relative_to(SRC))
+        for p in (SRC / "dialects").rglob("*.py")
+        if any(n == "sqlalchemy" or n.startswith("sqlalchemy.") for n in imports(p))
+    ]
+    assert offenders == []
+
+
+def test_core_does_not_know_the_dialects_or_the_environment():
+    for p in (SRC / "core").rglob("*.py"):
+        names = imports(p)
+        assert not any(n.startswith("crmbatch.dialects") for n in names), p
+        assert "os" not in names, f"{p} reads the environment; take settings as arguments"
+
+
+def test_sql_lives_in_store_modules():
+    for p in (SRC / "core").rglob("*.py"):
+        if p.name != "store.py":
+            uses = {n for n in imports(p) if n == "sqlalchemy" or n.startswith("sqlalchemy.")}
+            assert uses <= {"sqlalchemy.engine", "sqlalchemy.exc"}, f"{p} builds SQL: {uses}"
