@@ -35,7 +35,7 @@ def new_worker_id() -> str:
 
 def claim(db: Database, worker_id: str, lease_seconds: float) -> Any:
     now = clock.now()
-    with db.write() as conn:
+    with db.write(background=True) as conn:
         return process_store.claim_next(
             conn,
             worker_id=worker_id,
@@ -49,7 +49,11 @@ def apply_claimed(db: Database, row: Any, worker_id: str, *, debug_delay: float 
     """Apply one claimed process; return False if it was no longer ours to apply."""
     started = time.perf_counter()
     try:
-        with db.write() as conn:
+        prepared = None
+        if db.is_sqlite:  # one writer at a time there: do the reading and computing before
+            with db.read() as conn:
+                prepared = runner.prepare(conn, row, row["payload"])
+        with db.write(background=True) as conn:
             current = process_store.lock(conn, row["id"], for_update=not db.is_sqlite)
             if (
                 current is None
@@ -58,7 +62,7 @@ def apply_claimed(db: Database, row: Any, worker_id: str, *, debug_delay: float 
             ):
                 log.info("process.lost", extra={"process_id": row["id"]})
                 return False
-            outcome = runner.run(conn, row, row["payload"])
+            outcome = runner.run(conn, row, row["payload"], prepared)
             if debug_delay:
                 time.sleep(debug_delay)
             process_store.complete(

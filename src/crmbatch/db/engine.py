@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import orjson
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 
 
 def _json_dumps(value: Any) -> str:
@@ -65,6 +68,36 @@ def create_engine(url: str, *, pool_size: int = 10) -> Engine:
     )
 
 
+class WriterLock:
+    """One writer at a time; background writers wait while a foreground writer is waiting."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._busy = False
+        self._foreground_waiting = 0
+
+    @contextmanager
+    def hold(self, *, background: bool) -> Iterator[None]:
+        with self._cond:
+            if background:
+                while self._busy or self._foreground_waiting:
+                    self._cond.wait()
+            else:
+                self._foreground_waiting += 1
+                try:
+                    while self._busy:
+                        self._cond.wait()
+                finally:
+                    self._foreground_waiting -= 1
+            self._busy = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._busy = False
+                self._cond.notify_all()
+
+
 class Database:
     """Two ways in: ``write()`` (serialised on SQLite) and ``read()`` (a snapshot, never blocks).
 
@@ -99,13 +132,27 @@ class Database:
 
         else:
             self.read_engine = self.write_engine
+        self._write_lock = WriterLock() if is_sqlite(self.write_engine) else None
 
     @property
     def is_sqlite(self) -> bool:
         return is_sqlite(self.write_engine)
 
-    def write(self) -> Any:
-        return self.write_engine.begin()
+    @contextmanager
+    def write(self, *, background: bool = False) -> Iterator[Connection]:
+        """A write transaction.
+
+        On SQLite the writers of this process queue on a lock first: SQLite's own busy handler
+        sleeps in steps of up to 100 ms instead of waking when the lock frees, which starves
+        short writes behind long ones. ``background`` writers (the worker) also let every waiting
+        foreground writer (a client waiting for its 202) go first.
+        """
+        if self._write_lock is None:
+            with self.write_engine.begin() as conn:
+                yield conn
+            return
+        with self._write_lock.hold(background=background), self.write_engine.begin() as conn:
+            yield conn
 
     def read(self) -> Any:
         return self.read_engine.begin()

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
 import orjson
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from crmbatch.core.accounts import service as accounts
@@ -20,6 +20,15 @@ M = TypeVar("M", bound=BaseModel)
 #: models used as raw-parsed request bodies, added to the OpenAPI components by the app
 BODY_MODELS: dict[str, type[BaseModel]] = {}
 DEFAULT_BODY_LIMIT = 1024 * 1024
+
+
+class FastJSON(Response):
+    """JSON rendered by orjson, for large bodies served without response-model validation."""
+
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
 
 
 def get_db(request: Request) -> Database:
@@ -117,6 +126,14 @@ def parse(raw: bytes, model: type[M]) -> M:
                 f"the request body is not valid JSON: {exc.errors()[0]['msg']}"
             ) from None
         raise InvalidInput(problems) from None
+
+
+def load_json(raw: bytes) -> Any:
+    """Decoded JSON, or ``None`` when it is not (the model then gives the error)."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
 
 
 def parse_any(raw: bytes, adapter: TypeAdapter[Any]) -> Any:

@@ -8,11 +8,12 @@ from typing import Any
 
 from sqlalchemy.engine import Connection, RowMapping
 
+from crmbatch.core import clock
 from crmbatch.core.records import apply as records_apply
 from crmbatch.core.records.service import KIND_DELETE, KIND_UPSERT
 from crmbatch.core.schema import service as schemas
 
-Handler = Callable[[Connection, RowMapping, dict[str, Any]], records_apply.Outcome]
+Handler = Callable[[Connection, RowMapping, dict[str, Any], Any], records_apply.Outcome]
 
 
 def _missing_type(payload: dict[str, Any], n: int) -> records_apply.Outcome:
@@ -44,15 +45,45 @@ def _missing_type(payload: dict[str, Any], n: int) -> records_apply.Outcome:
     return records_apply.Outcome(counts, results)
 
 
-def _upsert(conn: Connection, row: RowMapping, payload: dict[str, Any]) -> records_apply.Outcome:
+def prepare(conn: Connection, row: RowMapping, payload: dict[str, Any]) -> Any:
+    """Work a process's outcome out on a read snapshot, outside the write lock (``None`` when
+    its kind has nothing to prepare). :func:`run` then only writes it, if still valid."""
+    if row["kind"] != KIND_UPSERT:
+        return None
     schema = schemas.load(conn, row["account_id"])
     t = schema.types.get(payload["object_type"])
     if t is None:
+        return None
+    prechecked = payload.get("fingerprint") == t.fingerprint()
+    return records_apply.plan_upsert(conn, schema, t, payload["records"], prechecked=prechecked)
+
+
+def _upsert(
+    conn: Connection, row: RowMapping, payload: dict[str, Any], prepared: Any = None
+) -> records_apply.Outcome:
+    schema = schemas.load(conn, row["account_id"])
+    if prepared is not None:
+        done = records_apply.write_upsert(
+            conn, schema, prepared, process_id=row["id"], at=clock.now()
+        )
+        if done is not None:
+            return done
+    t = schema.types.get(payload["object_type"])
+    if t is None:
         return _missing_type(payload, len(payload["records"]))
-    return records_apply.apply_upsert(conn, schema, t, payload["records"], process_id=row["id"])
+    return records_apply.apply_upsert(
+        conn,
+        schema,
+        t,
+        payload["records"],
+        process_id=row["id"],
+        prechecked=payload.get("fingerprint") == t.fingerprint(),
+    )
 
 
-def _delete(conn: Connection, row: RowMapping, payload: dict[str, Any]) -> records_apply.Outcome:
+def _delete(
+    conn: Connection, row: RowMapping, payload: dict[str, Any], prepared: Any = None
+) -> records_apply.Outcome:
     schema = schemas.load(conn, row["account_id"])
     t = schema.types.get(payload["object_type"])
     if t is None:
@@ -65,8 +96,10 @@ def _delete(conn: Connection, row: RowMapping, payload: dict[str, Any]) -> recor
 HANDLERS: dict[str, Handler] = {KIND_UPSERT: _upsert, KIND_DELETE: _delete}
 
 
-def run(conn: Connection, row: RowMapping, payload: dict[str, Any]) -> records_apply.Outcome:
+def run(
+    conn: Connection, row: RowMapping, payload: dict[str, Any], prepared: Any = None
+) -> records_apply.Outcome:
     handler = HANDLERS.get(row["kind"])
     if handler is None:
         raise LookupError(f"no handler for process kind {row['kind']!r}")
-    return handler(conn, row, payload)
+    return handler(conn, row, payload, prepared)

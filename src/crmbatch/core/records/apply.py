@@ -27,7 +27,7 @@ from sqlalchemy.engine import Connection
 
 from crmbatch.core import clock
 from crmbatch.core.records import store
-from crmbatch.core.records.validate import AttributeChecker
+from crmbatch.core.records.validate import AttributeChecker, Checked
 from crmbatch.core.schema.model import AccountSchema, ObjectType
 from crmbatch.core.schema.service import unique_kind
 from crmbatch.core.values import identifier_value
@@ -39,7 +39,6 @@ class _Rec:
     ext_id: str | None
     attributes: dict[str, Any]
     is_new: bool
-    created_at: datetime | None = None
     archived: bool = False
     dirty: bool = False
     changes: list[dict[str, Any]] = field(default_factory=list)
@@ -119,17 +118,13 @@ class _Batch:
         self.initial_owners = store.lookup_identifiers(self.conn, self.t.id, pairs)
         self.owners = dict(self.initial_owners)
         ids.update(rid for rid in self.initial_owners.values())
-        for row in store.fetch(self.conn, self.t.id, ids=sorted(ids), ext_ids=sorted(ext_ids)):
-            if row.id in self.by_id:
+        rows = store.fetch_for_apply(self.conn, self.t.id, ext_ids=sorted(ext_ids))
+        loaded = {row[0] for row in rows}
+        rows += store.fetch_for_apply(self.conn, self.t.id, ids=sorted(ids - loaded))
+        for rid, ext, attrs, archived in rows:
+            if rid in self.by_id:
                 continue
-            rec = _Rec(
-                id=row.id,
-                ext_id=row.ext_id,
-                attributes=dict(row.attributes),
-                is_new=False,
-                created_at=row.created_at,
-                archived=row.archived_at is not None,
-            )
+            rec = _Rec(id=rid, ext_id=ext, attributes=attrs, is_new=False, archived=archived)
             self.by_id[rec.id] = rec
             if rec.ext_id is not None:
                 self.by_ext[rec.ext_id] = rec
@@ -144,17 +139,19 @@ class _Batch:
             by_id: dict[int, int] = {}
             by_ext: dict[str, int] = {}
             if other is not None:
-                for row in store.fetch(self.conn, other.id, ids=sorted(tids), ext_ids=sorted(text)):
-                    if row.archived_at is None:
-                        by_id[row.id] = row.id
-                        if row.ext_id is not None:
-                            by_ext[row.ext_id] = row.id
+                found = store.fetch_for_apply(self.conn, other.id, ids=sorted(tids))
+                found += store.fetch_for_apply(self.conn, other.id, ext_ids=sorted(text))
+                for rid, ext, _, archived in found:
+                    if not archived:
+                        by_id[rid] = rid
+                        if ext is not None:
+                            by_ext[ext] = rid
             self.targets[type_name] = (by_id, by_ext)
             other_ids.update(by_id)
         if self.t.name in wanted:
             other_ids.update(self.by_id)
-        found = store.existing_links(self.conn, sorted(self.by_id), sorted(other_ids))
-        self.initial_links = found | {(b, a) for a, b in found}
+        linked = store.existing_links(self.conn, sorted(self.by_id), sorted(other_ids))
+        self.initial_links = linked | {(b, a) for a, b in linked}
         self.links = set(self.initial_links)
 
     # -- the walk ----------------------------------------------------------------------------
@@ -238,7 +235,8 @@ class _Batch:
                 (to_unlink if a.get("action") == "unlink" else to_link).append(target)
         return to_link, to_unlink
 
-    def run(self, process_id: int | None, at: datetime) -> Outcome:
+    def run(self, prechecked: bool) -> tuple[Outcome, list[_Rec]]:
+        """Walk the commands in order against the loaded state; nothing is written yet."""
         checker = AttributeChecker(self.t)
         results: list[dict[str, Any]] = []
         counts = {
@@ -252,7 +250,10 @@ class _Batch:
         }
         touched: dict[int, _Rec] = {}
         for index, c in enumerate(self.commands):
-            checked = checker.check(c.get("attributes") or {})
+            if prechecked:  # checked at accept against the same schema
+                checked = Checked(c.get("attributes") or {}, [], c.get("warnings") or [])
+            else:
+                checked = checker.check(c.get("attributes") or {})
             warnings = checked.warnings
             try:
                 if checked.problems:
@@ -269,8 +270,12 @@ class _Batch:
             counts[status] += 1
             touched[id(rec)] = rec
             results.append(_result(index, status, rec, warnings=warnings))
-        self._write(list(touched.values()), results, process_id, at)
-        return Outcome(counts, results)
+        return Outcome(counts, results), list(touched.values())
+
+    def link_targets(self) -> list[int]:
+        """Records of other types that the planned writes link to."""
+        own = set(self.by_id)
+        return sorted({b for a, b in self.links - self.initial_links if a in own and b not in own})
 
     def _unique_claims(
         self, rec: _Rec, attrs: dict[str, Any], c: dict[str, Any]
@@ -392,26 +397,19 @@ class _Batch:
                     "object_type_id": self.t.id,
                     "ext_id": r.ext_id,
                     "attributes": r.attributes,
-                    "created_at": at,
-                    "updated_at": at,
-                    "archived_at": None,
                 }
                 for r in new
             ],
+            at,
         )
         store.update_records(
             self.conn,
             [
-                {
-                    "_id": r.id,
-                    "attributes": r.attributes,
-                    "ext_id": r.ext_id,
-                    "updated_at": at,
-                    "archived_at": None,
-                }
+                {"id": r.id, "attributes": r.attributes, "ext_id": r.ext_id}
                 for r in touched
                 if not r.is_new and r.dirty
             ],
+            at,
         )
         final = {(k, v): real_id(o) for (k, v), o in self.owners.items()}
         gone = [pair for pair, owner in self.initial_owners.items() if final.get(pair) != owner]
@@ -437,12 +435,12 @@ class _Batch:
                     "account_id": account_id,
                     "record_id": r.id,
                     "process_id": process_id,
-                    "changed_at": at,
                     "changes": ch,
                 }
                 for r in touched
                 for ch in r.changes
             ],
+            at,
         )
         links = {(real_id(a), real_id(b)) for a, b in self.links}
         initial = self.initial_links
@@ -477,6 +475,59 @@ class _Batch:
         return lookup
 
 
+@dataclass
+class Plan:
+    """An upsert computed against a snapshot, not yet written (see :func:`plan_upsert`)."""
+
+    batch: _Batch
+    outcome: Outcome
+    touched: list[_Rec]
+    fingerprint: str
+    associations: frozenset[str]
+
+
+def plan_upsert(
+    conn: Connection,
+    schema: AccountSchema,
+    object_type: ObjectType,
+    commands: list[dict[str, Any]],
+    *,
+    prechecked: bool = False,
+) -> Plan:
+    """Read what the batch touches and compute its outcome, writing nothing.
+
+    Safe to run outside the write lock because only the worker that owns a partition's running
+    process writes that partition; :func:`write_upsert` re-checks what lies outside it.
+    """
+    batch = _Batch(conn, schema, object_type, commands)
+    batch.load()
+    outcome, touched = batch.run(prechecked)
+    return Plan(
+        batch,
+        outcome,
+        touched,
+        object_type.fingerprint(),
+        frozenset(object_type.associations),
+    )
+
+
+def write_upsert(
+    conn: Connection, schema: AccountSchema, plan: Plan, *, process_id: int | None, at: datetime
+) -> Outcome | None:
+    """Write a plan; ``None`` when it went stale (the schema changed, or a record it links to
+    is gone) and must be made again inside the write transaction."""
+    t = schema.types.get(plan.batch.t.name)
+    if t is None or t.fingerprint() != plan.fingerprint or t.associations != plan.associations:
+        return None
+    targets = plan.batch.link_targets()
+    if targets and store.count_live(conn, targets) != len(targets):
+        return None
+    store.lock_partition(conn, f"{schema.account_id}:{t.name}")
+    plan.batch.conn = conn
+    plan.batch._write(plan.touched, plan.outcome.results, process_id, at)
+    return plan.outcome
+
+
 def apply_upsert(
     conn: Connection,
     schema: AccountSchema,
@@ -485,12 +536,17 @@ def apply_upsert(
     *,
     process_id: int | None = None,
     at: datetime | None = None,
+    prechecked: bool = False,
 ) -> Outcome:
-    """Apply record commands in order; return counts and one result per command."""
+    """Apply record commands in order; return counts and one result per command.
+
+    ``prechecked``: the attributes were checked (and warned about) against this very schema when
+    the batch was accepted, so they are not checked again.
+    """
     store.lock_partition(conn, f"{schema.account_id}:{object_type.name}")
-    batch = _Batch(conn, schema, object_type, commands)
-    batch.load()
-    return batch.run(process_id, at or clock.now())
+    plan = plan_upsert(conn, schema, object_type, commands, prechecked=prechecked)
+    plan.batch._write(plan.touched, plan.outcome.results, process_id, at or clock.now())
+    return plan.outcome
 
 
 def apply_delete(

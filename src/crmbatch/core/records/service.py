@@ -47,8 +47,13 @@ def custom_type(schema: AccountSchema, name: str, *, field: str = "object_type")
 
 def check_commands(
     t: ObjectType, commands: list[dict[str, Any]], *, collection: str = "records"
-) -> None:
-    """Every rule that needs no records: counts, limits, value types. Raises with all problems."""
+) -> list[dict[str, Any]]:
+    """Every rule that needs no records: counts, limits, value types. Raises with all problems.
+
+    Returns the commands with their attributes checked and normalised (unknown ones dropped) and
+    the warnings about what was dropped, so the worker need not check them again while the
+    type's schema is unchanged.
+    """
     n = len(commands)
     if n == 0 or n > MAX_RECORDS:
         raise OutOfRange(
@@ -56,6 +61,7 @@ def check_commands(
         )
     checker = AttributeChecker(t)
     problems: list[tuple[str, str]] = []
+    checked: list[dict[str, Any]] = []
     for i, c in enumerate(commands):
         where = f"{collection}[{i}]"
         attrs = c.get("attributes") or {}
@@ -64,8 +70,13 @@ def check_commands(
                 (f"{where}.attributes", f"at most {MAX_ATTRIBUTES} attributes per record")
             )
             continue
-        for key, msg in checker.check(attrs).problems:
+        result = checker.check(attrs)
+        for key, msg in result.problems:
             problems.append((f"{where}.attributes.{key}", msg))
+        clean = {**c, "attributes": result.attributes}
+        if result.warnings:
+            clean["warnings"] = result.warnings
+        checked.append(clean)
         entries = c.get("associations") or []
         if len(entries) > MAX_ASSOCIATION_ENTRIES:
             problems.append(
@@ -90,6 +101,7 @@ def check_commands(
                 )
     if problems:
         raise InvalidInput(problems)
+    return checked
 
 
 def accept_upsert(
@@ -105,14 +117,14 @@ def accept_upsert(
 ) -> processes.Accepted:
     schema = schemas.load(conn, account_id)
     t = custom_type(schema, object_type)
-    check_commands(t, commands)
+    checked = check_commands(t, commands)
     return processes.accept(
         conn,
         account_id=account_id,
         kind=KIND_UPSERT,
         dialect=dialect,
         object_type=t.name,
-        payload={"object_type": t.name, "records": commands},
+        payload={"object_type": t.name, "fingerprint": t.fingerprint(), "records": checked},
         received=len(commands),
         idempotency_key=idempotency_key,
         digest=digest,

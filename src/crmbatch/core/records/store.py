@@ -4,8 +4,10 @@ batch, whatever its size."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
@@ -50,6 +52,39 @@ def fetch(
     return out
 
 
+def _in_list(conn: Connection, column: str, values: Sequence[Any]) -> tuple[str, Any]:
+    """``column IN (values)`` with the whole list as one parameter (no per-value binds)."""
+    if _pg(conn):
+        return f"{column} = ANY(%(values)s)", list(values)
+    return f"{column} IN (SELECT value FROM json_each(:values))", _json(list(values))
+
+
+def _rows(conn: Connection, sql: str, params: dict[str, Any]) -> list[Any]:
+    return list(conn.exec_driver_sql(sql, params))
+
+
+def fetch_for_apply(
+    conn: Connection, type_id: int, *, ids: Sequence[int] = (), ext_ids: Sequence[str] = ()
+) -> list[tuple[int, str | None, dict[str, Any], bool]]:
+    """(id, ext_id, attributes, archived) of records of a type by id or by ext_id: the hot read
+    of every batch, one statement each, whatever the number of values."""
+    out: list[tuple[int, str | None, dict[str, Any], bool]] = []
+    for column, values in (("id", ids), ("ext_id", ext_ids)):
+        if not values:
+            continue
+        where, param = _in_list(conn, column, values)
+        marker = "%(type_id)s" if _pg(conn) else ":type_id"
+        sql = (
+            "SELECT id, ext_id, attributes, archived_at IS NOT NULL FROM records"
+            f" WHERE object_type_id = {marker} AND {where}"
+        )
+        for rid, ext, attrs, archived in _rows(conn, sql, {"type_id": type_id, "values": param}):
+            out.append(
+                (rid, ext, orjson.loads(attrs) if isinstance(attrs, str) else attrs, bool(archived))
+            )
+    return out
+
+
 def lookup_identifiers(
     conn: Connection, type_id: int, pairs: Iterable[tuple[str, str]]
 ) -> dict[tuple[str, str], int]:
@@ -58,16 +93,17 @@ def lookup_identifiers(
     for kind, value in pairs:
         by_kind.setdefault(kind, []).append(value)
     found: dict[tuple[str, str], int] = {}
+    marks = ("%(type_id)s", "%(kind)s") if _pg(conn) else (":type_id", ":kind")
     for kind, values in by_kind.items():
-        for part in _chunks(sorted(set(values))):
-            for row in conn.execute(
-                sa.select(identifiers.c.value, identifiers.c.record_id).where(
-                    identifiers.c.object_type_id == type_id,
-                    identifiers.c.kind == kind,
-                    identifiers.c.value.in_(part),
-                )
-            ):
-                found[(kind, row.value)] = row.record_id
+        where, param = _in_list(conn, "value", sorted(set(values)))
+        sql = (
+            "SELECT value, record_id FROM identifiers"
+            f" WHERE object_type_id = {marks[0]} AND kind = {marks[1]} AND {where}"
+        )
+        for value, record_id in _rows(
+            conn, sql, {"type_id": type_id, "kind": kind, "values": param}
+        ):
+            found[(kind, value)] = record_id
     return found
 
 
@@ -92,6 +128,13 @@ def existing_links(
     return out
 
 
+def count_live(conn: Connection, ids: Sequence[int]) -> int:
+    """How many of ``ids`` are records that exist and are not archived."""
+    where, param = _in_list(conn, "id", list(ids))
+    sql = f"SELECT count(*) FROM records WHERE archived_at IS NULL AND {where}"
+    return int(_rows(conn, sql, {"values": param})[0][0])
+
+
 def reserve_ids(conn: Connection, n: int) -> list[int]:
     """``n`` fresh record ids. Called under the partition's write lock."""
     if n == 0:
@@ -114,25 +157,86 @@ def reserve_ids(conn: Connection, n: int) -> list[int]:
     return list(range(int(top) + 1, int(top) + 1 + n))
 
 
-def insert_records(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        conn.execute(records.insert(), rows)
+def _pg(conn: Connection) -> bool:
+    return conn.dialect.name == "postgresql"
 
 
-def update_records(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    """Each row: ``_id``, ``attributes``, ``ext_id``, ``updated_at``, ``archived_at``."""
-    if rows:
-        conn.execute(
-            records.update()
-            .where(records.c.id == sa.bindparam("_id"))
-            .values(
-                attributes=sa.bindparam("attributes"),
-                ext_id=sa.bindparam("ext_id"),
-                updated_at=sa.bindparam("updated_at"),
-                archived_at=sa.bindparam("archived_at"),
-            ),
-            rows,
-        )
+def _ts(at: datetime) -> str:
+    """A timestamp as SQLAlchemy stores it in SQLite (naive UTC with microseconds)."""
+    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _json(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+def _bulk(
+    conn: Connection,
+    sqlite_sql: str,
+    sqlite_rows: list[tuple[Any, ...]],
+    pg_sql: str,
+    pg_rows: list[dict[str, Any]],
+    at: datetime | None = None,
+) -> None:
+    """One bulk statement: SQLite's executemany, or PostgreSQL's whole batch as one JSON value
+    (``%(rows)s``, with ``%(at)s`` the timestamp).
+
+    The hot writes bypass SQLAlchemy's per-row parameter processing, which costs as much as the
+    database itself here (see PERFORMANCE.md and benchmarks/upsert.py).
+    """
+    if _pg(conn):
+        conn.exec_driver_sql(pg_sql, {"rows": _json(pg_rows), "at": at})
+    else:
+        conn.exec_driver_sql(sqlite_sql, sqlite_rows)
+
+
+def insert_records(conn: Connection, rows: list[dict[str, Any]], at: datetime) -> None:
+    """Each row: ``id``, ``account_id``, ``object_type_id``, ``ext_id``, ``attributes``."""
+    if not rows:
+        return
+    ts = _ts(at)
+    _bulk(
+        conn,
+        "INSERT INTO records (id, account_id, object_type_id, ext_id, attributes, created_at,"
+        " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [
+            (
+                r["id"],
+                r["account_id"],
+                r["object_type_id"],
+                r["ext_id"],
+                _json(r["attributes"]),
+                ts,
+                ts,
+            )
+            for r in rows
+        ],
+        "INSERT INTO records (id, account_id, object_type_id, ext_id, attributes, created_at,"
+        " updated_at) SELECT t.id, t.account_id, t.object_type_id, t.ext_id, t.attributes,"
+        " %(at)s, %(at)s FROM jsonb_to_recordset(%(rows)s::jsonb) AS t(id bigint,"
+        " account_id bigint, object_type_id bigint, ext_id text, attributes jsonb)",
+        rows,
+        at,
+    )
+
+
+def update_records(conn: Connection, rows: list[dict[str, Any]], at: datetime) -> None:
+    """Each row: ``id``, ``attributes``, ``ext_id``; un-archives the record."""
+    if not rows:
+        return
+    ts = _ts(at)
+    _bulk(
+        conn,
+        "UPDATE records SET attributes = ?, ext_id = ?, updated_at = ?, archived_at = NULL"
+        " WHERE id = ?",
+        [(_json(r["attributes"]), r["ext_id"], ts, r["id"]) for r in rows],
+        "UPDATE records AS r SET attributes = t.attributes, ext_id = t.ext_id,"
+        " updated_at = %(at)s, archived_at = NULL"
+        " FROM jsonb_to_recordset(%(rows)s::jsonb) AS t(id bigint, attributes jsonb, ext_id text)"
+        " WHERE r.id = t.id",
+        rows,
+        at,
+    )
 
 
 def delete_identifiers(conn: Connection, type_id: int, pairs: list[tuple[str, str]]) -> None:
@@ -148,13 +252,42 @@ def delete_identifiers(conn: Connection, type_id: int, pairs: list[tuple[str, st
 
 
 def insert_identifiers(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        conn.execute(identifiers.insert(), rows)
+    if not rows:
+        return
+    _bulk(
+        conn,
+        "INSERT INTO identifiers (object_type_id, kind, value, record_id, account_id)"
+        " VALUES (?, ?, ?, ?, ?)",
+        [
+            (r["object_type_id"], r["kind"], r["value"], r["record_id"], r["account_id"])
+            for r in rows
+        ],
+        "INSERT INTO identifiers (object_type_id, kind, value, record_id, account_id)"
+        " SELECT t.object_type_id, t.kind, t.value, t.record_id, t.account_id"
+        " FROM jsonb_to_recordset(%(rows)s::jsonb) AS t(object_type_id bigint, kind text,"
+        " value text,"
+        " record_id bigint, account_id bigint)",
+        rows,
+    )
 
 
-def insert_history(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        conn.execute(record_history.insert(), rows)
+def insert_history(conn: Connection, rows: list[dict[str, Any]], at: datetime) -> None:
+    """Each row: ``account_id``, ``record_id``, ``process_id``, ``changes``."""
+    if not rows:
+        return
+    ts = _ts(at)
+    _bulk(
+        conn,
+        "INSERT INTO record_history (account_id, record_id, process_id, changed_at, changes)"
+        " VALUES (?, ?, ?, ?, ?)",
+        [(r["account_id"], r["record_id"], r["process_id"], ts, _json(r["changes"])) for r in rows],
+        "INSERT INTO record_history (account_id, record_id, process_id, changed_at, changes)"
+        " SELECT t.account_id, t.record_id, t.process_id, %(at)s, t.changes"
+        " FROM jsonb_to_recordset(%(rows)s::jsonb) AS t(account_id bigint, record_id bigint,"
+        " process_id bigint, changes jsonb)",
+        rows,
+        at,
+    )
 
 
 def link(conn: Connection, rows: list[dict[str, Any]]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 
@@ -45,10 +46,11 @@ class Attribute:
     type: str
     unique: bool = False
     options: tuple[Option, ...] = ()
+    #: derived from ``options``, kept for the hot path
+    option_keys: frozenset[str] = field(init=False, repr=False, compare=False)
 
-    @property
-    def option_keys(self) -> frozenset[str]:
-        return frozenset(o.key for o in self.options)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "option_keys", frozenset(o.key for o in self.options))
 
 
 @dataclass
@@ -65,6 +67,14 @@ class ObjectType:
     @property
     def unique_attributes(self) -> list[Attribute]:
         return [a for a in self.attributes.values() if a.unique]
+
+    def fingerprint(self) -> str:
+        """Changes whenever a value valid for this type could stop being valid (or the reverse)."""
+        parts = sorted(
+            (a.key, a.type, a.unique, tuple((o.key, o.label) for o in a.options))
+            for a in self.attributes.values()
+        )
+        return hashlib.sha1(repr(parts).encode()).hexdigest()[:16]
 
 
 @dataclass

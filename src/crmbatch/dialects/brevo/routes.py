@@ -12,7 +12,16 @@ from crmbatch.core.errors import CrmError
 from crmbatch.core.processes import service as processes
 from crmbatch.core.records import service as records
 from crmbatch.dialects.brevo import translate, wire
-from crmbatch.dialects.common import DB, CurrentAccount, json_body, parse, read_body, run_sync
+from crmbatch.dialects.common import (
+    DB,
+    CurrentAccount,
+    FastJSON,
+    json_body,
+    load_json,
+    parse,
+    read_body,
+    run_sync,
+)
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": wire.ErrorModel, "description": text}
@@ -48,8 +57,9 @@ async def upsert_records(
     key = request.headers.get("idempotency-key")
 
     def accept() -> Any:
-        body = parse(raw, wire.UpsertRequest)
-        commands = translate.upsert_commands(body)
+        commands = translate.fast_upsert_commands(load_json(raw))
+        if commands is None:  # unusual or invalid: the wire model decides and explains
+            commands = translate.upsert_commands(parse(raw, wire.UpsertRequest))
         with db.write() as conn:
             return records.accept_upsert(
                 conn,
@@ -104,8 +114,8 @@ async def delete_records(
 
 @router.get(
     "/objects/{object_type}/records",
-    response_model=wire.RecordsPage,
-    response_model_exclude_none=True,
+    response_model=None,
+    responses={200: {"model": wire.RecordsPage}},
     summary="List the records of an object type, with their total count",
 )
 def get_records(
@@ -127,7 +137,7 @@ def get_records(
             descending=sort == "desc",
             with_associations=association == "true",
         )
-    return {"count": count, "records": [translate.record_out(i) for i in items]}
+    return FastJSON({"count": count, "records": [translate.record_out(i) for i in items]})
 
 
 @router.get(

@@ -13,7 +13,7 @@ from crmbatch import metrics
 from crmbatch.core.errors import CrmError
 from crmbatch.core.processes import service as processes
 from crmbatch.core.schema import service as schemas
-from crmbatch.dialects.common import DB, CurrentAccount, json_body, read_body, run_sync
+from crmbatch.dialects.common import DB, CurrentAccount, FastJSON, json_body, read_body, run_sync
 from crmbatch.dialects.native import wire
 
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -84,7 +84,12 @@ async def put_schema(request: Request, db: DB, account: CurrentAccount) -> Any:
     return JSONResponse(exported, headers={"X-Crmbatch-Schema-Changes": str(len(changes))})
 
 
-@v1.get("/processes/{process_id}", response_model=wire.ProcessFull, summary="A process in full")
+@v1.get(
+    "/processes/{process_id}",
+    response_model=None,
+    responses={200: {"model": wire.ProcessFull}},
+    summary="A process in full",
+)
 def get_process(process_id: int, db: DB, account: CurrentAccount) -> Any:
     with db.read() as conn:
-        return processes.full(conn, account.id, process_id)
+        return FastJSON(processes.full(conn, account.id, process_id))

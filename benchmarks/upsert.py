@@ -1,0 +1,265 @@
+"""End-to-end batch-upsert throughput against the raw database ceiling, in one run.
+
+Starts ``crmbatch serve`` on a fresh database, pushes N records through
+``POST /v3/objects/vehicle/batch/upsert`` in batches of 1000 from several concurrent clients, waits
+until every batch is applied, and reports records/s end to end with the median and p99 time to
+accept one batch. Then it writes the same rows straight into a fresh database of the same backend
+with the best bulk statement (the ceiling) and prints both, and their ratio. Two passes: inserts
+(new ext_ids), then merged updates (the same ext_ids, some attributes changed).
+
+    python benchmarks/upsert.py                       # SQLite, 100,000 records, 4 clients
+    python benchmarks/upsert.py --backend postgres    # PostgreSQL at CRMBATCH_TEST_POSTGRES_URL
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.conftest import VEHICLE_SCHEMA  # noqa: E402
+from tests.processes import create_account, serve  # noqa: E402
+
+PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+def make_records(n: int, generation: int) -> list[dict[str, Any]]:
+    colors = ("gray", "black")
+    return [
+        {
+            "identifiers": {"ext_id": f"car-{i}"},
+            "attributes": {
+                "model": f"Model {i % 97}",
+                "make": "Toyota" if i % 3 else "Honda",
+                "company_name": f"Fleet {i % 50}",
+                "year": 1990 + (i + generation) % 35,
+                "vin": f"VIN{i:09d}",
+                "color": colors[(i + generation) % 2],
+                "features": ["sunroof"] if i % 2 else ["sunroof", "leather_seats"],
+                "first_registered": "2021-03-14",
+                "insured": bool((i + generation) % 2),
+            },
+        }
+        for i in range(n)
+    ]
+
+
+def fresh_database(backend: str, workdir: Path) -> str:
+    if backend == "sqlite":
+        return f"sqlite:///{workdir / f'{uuid.uuid4().hex[:6]}.db'}"
+    admin = os.environ.get("CRMBATCH_TEST_POSTGRES_URL") or PG_DEFAULT
+    name = f"crmbatch_bench_{uuid.uuid4().hex[:8]}"
+    eng = sa.create_engine(admin, isolation_level="AUTOCOMMIT")
+    with eng.connect() as c:
+        c.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    eng.dispose()
+    return sa.engine.make_url(admin).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_database(url: str) -> None:
+    if url.startswith("sqlite"):
+        return
+    parsed = sa.engine.make_url(url)
+    admin = os.environ.get("CRMBATCH_TEST_POSTGRES_URL") or PG_DEFAULT
+    eng = sa.create_engine(admin, isolation_level="AUTOCOMMIT")
+    with eng.connect() as c:
+        c.exec_driver_sql(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+            (parsed.database,),
+        )
+        c.exec_driver_sql(f'DROP DATABASE IF EXISTS "{parsed.database}"')
+    eng.dispose()
+
+
+def push(base: str, key: str, bodies: list[bytes], clients: int) -> tuple[float, list[float]]:
+    """Send every body, ``clients`` at a time; wait until all are applied.
+
+    Returns the seconds taken and the time each batch took to be accepted."""
+    accept: list[float] = []
+    ids: list[int] = []
+    lock = threading.Lock()
+    local = threading.local()
+
+    def send(body: bytes) -> None:
+        if not hasattr(local, "client"):
+            local.client = httpx.Client(base_url=base, headers={"api-key": key}, timeout=120)
+        t0 = time.perf_counter()
+        r = local.client.post(
+            "/v3/objects/vehicle/batch/upsert",
+            content=body,
+            headers={"content-type": "application/json"},
+        )
+        elapsed = time.perf_counter() - t0
+        if r.status_code != 202:
+            raise SystemExit(f"upsert answered {r.status_code}: {r.text[:300]}")
+        with lock:
+            accept.append(elapsed)
+            ids.append(r.json()["processId"])
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        list(pool.map(send, bodies))
+    last = max(ids)  # one partition applies in order: the newest done means all are done
+    with httpx.Client(base_url=base, headers={"api-key": key}, timeout=30) as c:
+        while True:
+            p = c.get(f"/v1/processes/{last}").json()
+            if p["status"] == "completed":
+                break
+            time.sleep(0.02)
+    total = time.perf_counter() - started
+    with httpx.Client(base_url=base, headers={"api-key": key}, timeout=30) as c:
+        for pid in ids:
+            counts = c.get(f"/v1/processes/{pid}").json()["counts"]
+            if counts["failed"]:
+                raise SystemExit(f"process {pid} had failures: {counts}")
+    return total, accept
+
+
+RAW_SQLITE = (
+    "INSERT INTO records (account_id, object_type_id, ext_id, attributes, created_at, updated_at)"
+    " VALUES (1, 1, ?, ?, ?, ?) ON CONFLICT (object_type_id, ext_id) DO UPDATE"
+    " SET attributes = json_patch(records.attributes, excluded.attributes),"
+    " updated_at = excluded.updated_at"
+)
+RAW_POSTGRES = (
+    "INSERT INTO records (account_id, object_type_id, ext_id, attributes, created_at, updated_at)"
+    " SELECT 1, 1, t.ext_id, t.attributes, now(), now()"
+    " FROM jsonb_to_recordset(%s::jsonb) AS t(ext_id text, attributes jsonb)"
+    " ON CONFLICT (object_type_id, ext_id) DO UPDATE"
+    " SET attributes = records.attributes || excluded.attributes,"
+    " updated_at = excluded.updated_at"
+)
+
+
+def prepare_raw(url: str) -> None:
+    from crmbatch.db.migrate import upgrade
+
+    upgrade(url)
+    eng = sa.create_engine(url)
+    with eng.begin() as c:
+        c.exec_driver_sql(
+            "INSERT INTO accounts (id, name, webhook_secret, created_at)"
+            " VALUES (1, 'raw', 'x', CURRENT_TIMESTAMP)"
+        )
+        c.exec_driver_sql(
+            "INSERT INTO object_types (id, account_id, name, label, is_system, created_at,"
+            " updated_at) VALUES (1, 1, 'vehicle', 'Vehicle', false, CURRENT_TIMESTAMP,"
+            " CURRENT_TIMESTAMP)"
+        )
+    eng.dispose()
+
+
+def raw_ceiling(url: str, batches: list[list[dict[str, Any]]]) -> float:
+    """The same rows with the best bulk insert-or-merge statement of the backend, a transaction
+    per batch (no HTTP, no checks, no history): seconds taken."""
+    sqlite = url.startswith("sqlite")
+    eng = sa.create_engine(url)
+    raw = eng.raw_connection()
+    try:
+        cur = raw.cursor()
+        started = time.perf_counter()
+        for batch in batches:
+            if sqlite:
+                now = time.strftime("%Y-%m-%d %H:%M:%S")
+                rows = [
+                    (r["identifiers"]["ext_id"], orjson.dumps(r["attributes"]).decode(), now, now)
+                    for r in batch
+                ]
+                cur.execute("BEGIN")
+                cur.executemany(RAW_SQLITE, rows)
+                cur.execute("COMMIT")
+            else:
+                doc = [
+                    {"ext_id": r["identifiers"]["ext_id"], "attributes": r["attributes"]}
+                    for r in batch
+                ]
+                cur.execute(RAW_POSTGRES, (orjson.dumps(doc).decode(),))
+                raw.commit()
+        return time.perf_counter() - started
+    finally:
+        raw.close()
+        eng.dispose()
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument("--records", type=int, default=100_000)
+    parser.add_argument("--batch", type=int, default=1000)
+    parser.add_argument("--clients", type=int, default=4)
+    args = parser.parse_args()
+
+    workdir = Path(tempfile.mkdtemp(prefix="crmbatch-bench-"))
+    url = fresh_database(args.backend, workdir)
+    raw_url = fresh_database(args.backend, workdir)
+    from crmbatch.db.migrate import upgrade
+
+    upgrade(url)
+    prepare_raw(raw_url)
+    key = create_account(url, "bench")
+    import yaml
+
+    (workdir / "schema.yaml").write_text(yaml.safe_dump(VEHICLE_SCHEMA))
+    from tests.processes import cli
+
+    cli(url, "schema", "apply", str(workdir / "schema.yaml"), "--account", "bench")
+    extra = {"CRMBATCH_LOG_LEVEL": "warning", "CRMBATCH_EMBEDDED_WORKER": "true"}
+    server, base = serve(url, workdir / "serve.log", **extra)
+    rows: list[tuple[str, float, float, float, float]] = []
+    try:
+        for generation, label in ((0, "inserts"), (1, "merged updates")):
+            records = make_records(args.records, generation)
+            batches = [records[i : i + args.batch] for i in range(0, len(records), args.batch)]
+            bodies = [orjson.dumps({"records": b}) for b in batches]
+            seconds, accept = push(base, key, bodies, args.clients)
+            raw_seconds = raw_ceiling(raw_url, batches)
+            rows.append(
+                (
+                    label,
+                    args.records / seconds,
+                    args.records / raw_seconds,
+                    statistics.median(accept) * 1000,
+                    pct(accept, 0.99) * 1000,
+                )
+            )
+    finally:
+        server.stop()
+        drop_database(url)
+        drop_database(raw_url)
+
+    print(
+        f"\ncrmbatch upsert benchmark: {args.backend}, {args.records:,} records, "
+        f"batches of {args.batch}, {args.clients} concurrent clients, {os.cpu_count()} CPUs"
+    )
+    print(
+        f"{'pass':<16}{'end-to-end rec/s':>18}{'raw ceiling rec/s':>19}{'ratio':>8}"
+        f"{'accept p50 ms':>15}{'accept p99 ms':>15}"
+    )
+    for label, e2e, raw, p50, p99 in rows:
+        print(f"{label:<16}{e2e:>18,.0f}{raw:>19,.0f}{e2e / raw:>8.2f}{p50:>15.1f}{p99:>15.1f}")
+
+
+if __name__ == "__main__":
+    main()
