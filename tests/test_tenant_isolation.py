@@ -1,0 +1,131 @@
+"""Every route of the app, called with another account's key (and with none, and a revoked one):
+nothing of account A comes back, and nothing of A changes. New routes are probed automatically;
+a route that cannot be probed must be listed in PUBLIC with the reason."""
+
+from __future__ import annotations
+
+import re
+
+from tests.conftest import VEHICLE_SCHEMA, make_account, wait_process
+
+#: routes that need no key, and why
+PUBLIC = {
+    "/healthz": "liveness for load balancers; says only ok/unavailable",
+    "/metrics": "Prometheus scrape; counters without tenant data",
+}
+MARKERS = ("SECRET-EXT-A", "A-ONLY-VALUE", "g-secret-a")
+
+
+def _seed_a(api):
+    r = api.post(
+        "/v3/objects/garage/batch/upsert",
+        json={
+            "records": [
+                {"identifiers": {"ext_id": "g-secret-a"}, "attributes": {"name": "A-ONLY-VALUE"}}
+            ]
+        },
+    )
+    wait_process(api, r.json()["processId"])
+    r = api.post(
+        "/v3/objects/vehicle/batch/upsert",
+        json={
+            "records": [
+                {
+                    "identifiers": {"ext_id": "SECRET-EXT-A"},
+                    "attributes": {"model": "A-ONLY-VALUE"},
+                    "associations": [
+                        {
+                            "object_type": "garage",
+                            "records": [{"identifiers": {"ext_id": "g-secret-a"}}],
+                        }
+                    ],
+                }
+            ]
+        },
+    )
+    p = wait_process(api, r.json()["processId"])
+    return p["id"], p["results"][0]["id"]
+
+
+def _operations(app):
+    """Every (path template, method) the app documents: each route of each dialect."""
+    for template, item in app.openapi()["paths"].items():
+        for method in item:
+            yield template, method.upper()
+
+
+def _calls(app, process_id, record_id):
+    """One request per operation, aimed at account A's objects."""
+    values = {"object_type": "vehicle", "process_id": str(process_id)}
+    upsert_a = {
+        "records": [
+            {
+                "identifiers": {"id": record_id},
+                "attributes": {"model": "B-WAS-HERE"},
+                "associations": [
+                    {
+                        "object_type": "garage",
+                        "records": [{"identifiers": {"ext_id": "g-secret-a"}}],
+                    }
+                ],
+            }
+        ]
+    }
+    for template, method in _operations(app):
+        path = re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], template)
+        params: dict = {}
+        body = None
+        if template.endswith("/records"):
+            params = {"limit": 10, "page_num": 1, "association": "true"}
+        elif template.endswith("/associated-records"):
+            params = {"ext_id": "SECRET-EXT-A"}
+        elif template.endswith("/batch/upsert"):
+            body = upsert_a
+        elif template.endswith("/batch/delete"):
+            body = {"identifiers": {"ids": [record_id]}}
+        elif template == "/v1/schema" and method == "PUT":
+            body = {"object_types": {}}
+        yield template, method, path, params, body
+
+
+def test_every_route_keeps_account_a_to_itself(server, api, db):
+    process_id, record_id = _seed_a(api)
+    _, key_b = make_account(db, schema=VEHICLE_SCHEMA)
+    probed = 0
+    with server.client(key_b) as b:
+        for template, method, path, params, body in _calls(server.app, process_id, record_id):
+            r = b.request(method, path, params=params, json=body)
+            assert r.status_code < 500, (method, path, r.text)
+            assert not any(m in r.text for m in MARKERS), (method, path, r.text)
+            if "{process_id}" in template:
+                assert r.status_code == 404, (method, path)
+            if r.status_code == 202:
+                wait_process(b, r.json()["processId"])
+            probed += 1
+    assert probed >= 10
+    # and nothing of A changed
+    page = api.get(
+        "/v3/objects/vehicle/records", params={"limit": 10, "page_num": 1, "association": "true"}
+    ).json()
+    assert page["count"] == 1
+    assert page["records"][0]["attributes"] == {"model": "A-ONLY-VALUE"}
+    assert len(page["records"][0]["associations"][0]["records"]) == 1
+
+
+def test_every_private_route_wants_a_valid_key(server, api, db):
+    process_id, record_id = _seed_a(api)
+    from crmbatch.core.accounts import service
+
+    _, revoked = make_account(db)
+    with db.write() as conn:
+        service.revoke_key(conn, revoked[:12])
+    with server.client() as anon:
+        for template, method, path, params, body in _calls(server.app, process_id, record_id):
+            if template in PUBLIC or template in ("/docs", "/openapi.json"):
+                continue
+            for headers in ({}, {"api-key": revoked}, {"Authorization": "Bearer nope"}):
+                r = anon.request(method, path, params=params, json=body, headers=headers)
+                assert r.status_code == 401, (method, path, headers, r.text)
+                assert r.json()["code"] == "unauthorized"
+        for path in PUBLIC:
+            assert anon.get(path).status_code == 200
