@@ -238,3 +238,24 @@ def test_two_batches_on_the_same_record_apply_in_acceptance_order(db, settings, 
     rec = by_ext(db, acct.id)["o"]
     assert rec["attributes"] == {"model": "v4", "year": 4}
     assert history_count(db, rec["id"]) == 5
+
+
+def test_idempotency_keys_expire_after_24_hours(db, account):
+    from datetime import timedelta
+
+    from crmbatch.core import clock
+    from crmbatch.core.errors import Conflict
+    from crmbatch.core.processes import store
+
+    acct, _ = account
+    cmd = [{"attributes": {"model": "x"}}]
+    first = submit(db, acct.id, cmd, idempotency_key="nightly", digest="d1")
+    assert submit(db, acct.id, cmd, idempotency_key="nightly", digest="d1") == first
+    with pytest.raises(Conflict):
+        submit(db, acct.id, cmd, idempotency_key="nightly", digest="d2")
+    with db.write() as conn:
+        conn.execute(
+            store.processes.update().values(requested_at=clock.now() - timedelta(hours=25))
+        )
+    later = submit(db, acct.id, cmd, idempotency_key="nightly", digest="d2")
+    assert later != first
