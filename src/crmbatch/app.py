@@ -19,11 +19,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from crmbatch import __version__, metrics
 from crmbatch.config import Settings
 from crmbatch.core.errors import CrmError, InvalidInput, NotFound
-from crmbatch.db.engine import Database
+from crmbatch.db.engine import Checkpointer, Database
 from crmbatch.dialects import common
 from crmbatch.dialects.brevo import routes as brevo_routes
 from crmbatch.dialects.brevo import translate as brevo
 from crmbatch.dialects.native import routes as native_routes
+from crmbatch.runtime import tune_gc
 from crmbatch.worker import Worker
 
 log = logging.getLogger("crmbatch.app")
@@ -135,22 +136,29 @@ def _openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
     return build
 
 
-def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, db: Database | None = None, *, tune_runtime: bool = False
+) -> FastAPI:
+    """The app; ``tune_runtime`` (set by ``crmbatch serve``) tunes the process for throughput."""
     settings = settings or Settings.from_env()
     database = db or Database(settings.database_url)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         worker = None
+        checkpointer = Checkpointer(database).start()
         if settings.embedded_worker:
             worker = Worker(database, settings)
             worker.start_thread()
             app.state.wake_worker = worker.wake
+        if tune_runtime:
+            tune_gc()
         try:
             yield
         finally:
             if worker is not None:
                 worker.stop()
+            checkpointer.stop()
             if db is None:
                 database.dispose()
 
@@ -165,3 +173,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.add_middleware(MetricsMiddleware)
     app.openapi = _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+def serve_app() -> FastAPI:
+    """The factory ``crmbatch serve`` hands to uvicorn: settings from the environment, tuned."""
+    return create_app(tune_runtime=True)

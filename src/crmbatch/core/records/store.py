@@ -56,22 +56,26 @@ def _rows(conn: Connection, sql: str, params: dict[str, Any]) -> list[Any]:
     return list(conn.exec_driver_sql(sql, params))
 
 
-def _keys(
-    conn: Connection,
-    values: Sequence[Any],
-    sql_type: str,
-    *,
-    name: str = "values",
-    alias: str = "k",
-) -> tuple[str, Any]:
-    """A list of keys as a relation ``<alias>(key)`` bound to the one parameter ``name``.
+def _one_of(
+    conn: Connection, column: str, values: Sequence[Any], sql_type: str, *, name: str = "values"
+) -> tuple[str, str, Any]:
+    """``(join, condition, parameter)`` selecting the rows whose ``column`` is in ``values``,
+    with the whole list bound as one parameter ``name``.
 
-    PostgreSQL: ``unnest(array)``, which gives an index probe per key whatever the table's
-    statistics (``= ANY(array)`` degrades to a scan while they are stale). SQLite: ``json_each``.
+    Each backend gets the shape its planner turns into one index probe per value, whatever the
+    table's statistics: PostgreSQL joins ``unnest(array)`` (``= ANY(array)`` degrades to a scan
+    while statistics are stale); SQLite takes ``IN (SELECT … FROM json_each(…))`` (a join against
+    ``json_each`` may put the table in the outer loop and scan it once per value).
     """
     if _pg(conn):
-        return f"unnest(%({name})s::{sql_type}[]) AS {alias}(key)", list(values)
-    return f"(SELECT value AS key FROM json_each(:{name})) AS {alias}", _json(list(values))
+        alias = f"k_{name}"
+        join = f" JOIN unnest(%({name})s::{sql_type}[]) AS {alias}(key) ON {column} = {alias}.key"
+        return join, "TRUE", list(values)
+    return "", f"{column} IN (SELECT value FROM json_each(:{name}))", _json(list(values))
+
+
+def _param(conn: Connection, name: str) -> str:
+    return f"%({name})s" if _pg(conn) else f":{name}"
 
 
 def fetch_for_apply(
@@ -80,15 +84,14 @@ def fetch_for_apply(
     """(id, ext_id, attributes, archived) of records of a type by id or by ext_id: the hot read
     of every batch, one statement each, whatever the number of values."""
     out: list[tuple[int, str | None, dict[str, Any], bool]] = []
-    marker = "%(type_id)s" if _pg(conn) else ":type_id"
     for column, values, sql_type in (("id", ids, "bigint"), ("ext_id", ext_ids, "text")):
         if not values:
             continue
-        keys, param = _keys(conn, values, sql_type)
+        join, condition, param = _one_of(conn, f"r.{column}", values, sql_type)
         sql = (
             "SELECT r.id, r.ext_id, r.attributes, r.archived_at IS NOT NULL"
-            f" FROM {keys} JOIN records AS r ON r.{column} = k.key"
-            f" WHERE r.object_type_id = {marker}"
+            f" FROM records AS r{join}"
+            f" WHERE r.object_type_id = {_param(conn, 'type_id')} AND {condition}"
         )
         for rid, ext, attrs, archived in _rows(conn, sql, {"type_id": type_id, "values": param}):
             attributes = orjson.loads(attrs) if isinstance(attrs, str) else attrs
@@ -104,12 +107,12 @@ def lookup_identifiers(
     for kind, value in pairs:
         by_kind.setdefault(kind, []).append(value)
     found: dict[tuple[str, str], int] = {}
-    marks = ("%(type_id)s", "%(kind)s") if _pg(conn) else (":type_id", ":kind")
     for kind, values in by_kind.items():
-        keys, param = _keys(conn, sorted(set(values)), "text")
+        join, condition, param = _one_of(conn, "i.value", sorted(set(values)), "text")
         sql = (
-            f"SELECT i.value, i.record_id FROM {keys} JOIN identifiers AS i"
-            f" ON i.object_type_id = {marks[0]} AND i.kind = {marks[1]} AND i.value = k.key"
+            f"SELECT i.value, i.record_id FROM identifiers AS i{join}"
+            f" WHERE i.object_type_id = {_param(conn, 'type_id')}"
+            f" AND i.kind = {_param(conn, 'kind')} AND {condition}"
         )
         params = {"type_id": type_id, "kind": kind, "values": param}
         for value, record_id in _rows(conn, sql, params):
@@ -123,22 +126,21 @@ def existing_links(
     """The (record, other) links among the given records, one statement."""
     if not record_ids or not other_ids:
         return set()
-    keys, param = _keys(conn, sorted(set(record_ids)), "bigint")
-    others, other_param = _keys(conn, sorted(set(other_ids)), "bigint", name="others", alias="o")
-    sql = (
-        f"SELECT a.record_id, a.other_record_id FROM {keys}"
-        " JOIN associations AS a ON a.record_id = k.key"
-        f" JOIN {others} ON a.other_record_id = o.key"
+    join_a, cond_a, records_param = _one_of(conn, "a.record_id", sorted(set(record_ids)), "bigint")
+    join_b, cond_b, others_param = _one_of(
+        conn, "a.other_record_id", sorted(set(other_ids)), "bigint", name="others"
     )
-    return {(a, b) for a, b in _rows(conn, sql, {"values": param, "others": other_param})}
+    sql = (
+        f"SELECT a.record_id, a.other_record_id FROM associations AS a{join_a}{join_b}"
+        f" WHERE {cond_a} AND {cond_b}"
+    )
+    return {(a, b) for a, b in _rows(conn, sql, {"values": records_param, "others": others_param})}
 
 
 def count_live(conn: Connection, ids: Sequence[int]) -> int:
     """How many of ``ids`` are records that exist and are not archived."""
-    keys, param = _keys(conn, sorted(set(ids)), "bigint")
-    sql = (
-        f"SELECT count(*) FROM {keys} JOIN records AS r ON r.id = k.key WHERE r.archived_at IS NULL"
-    )
+    join, condition, param = _one_of(conn, "r.id", sorted(set(ids)), "bigint")
+    sql = f"SELECT count(*) FROM records AS r{join} WHERE r.archived_at IS NULL AND {condition}"
     return int(_rows(conn, sql, {"values": param})[0][0])
 
 
