@@ -282,14 +282,16 @@ class _Batch:
     ) -> dict[str, str | None]:
         """Unique attribute key → its new normalised value (None: cleared); fails on a clash."""
         claims: dict[str, str | None] = {}
-        values = dict(attrs)
-        if c.get("match"):
-            key, value = c["match"]
-            values.setdefault(key, value)
+        if not self.unique_keys:
+            return claims
+        match = c.get("match")
         for key in self.unique_keys:
-            if key not in values:
+            if key in attrs:
+                value = attrs[key]
+            elif match and match[0] == key:
+                value = match[1]
+            else:
                 continue
-            value = values[key]
             norm = None if value is None else identifier_value(value)
             if norm is not None:
                 owner = self.owners.get((unique_kind(key), norm))
@@ -325,6 +327,10 @@ class _Batch:
             if norm is not None:
                 self.owners[(kind, norm)] = rec.id
         changes: dict[str, Any] = {}
+        if rec.is_new and not rec.attributes:  # nothing to compare with
+            changes = {k: v for k, v in attrs.items() if v is not None}
+            rec.attributes.update(changes)
+            attrs = {}
         for key, value in attrs.items():
             old = rec.attributes.get(key)
             if value is None:

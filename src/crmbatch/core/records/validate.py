@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from crmbatch.core.schema.model import ObjectType
-from crmbatch.core.values import Ignored, ValueProblem, check, suggest
+from crmbatch.core.values import MAX_TEXT, Ignored, ValueProblem, check, suggest
 
 
 @dataclass
@@ -42,6 +42,15 @@ class AttributeChecker:
             attr = attributes.get(key)
             if attr is None:
                 result.warnings.append(self._unknown(key))
+                continue
+            # the common cases inline (this runs for every value of every record)
+            kind, vtype = attr.type, type(value)
+            if (
+                (kind == "text" and vtype is str and len(value) <= MAX_TEXT)
+                or (kind == "number" and vtype is int and -(2**63) <= value <= 2**63)
+                or (kind == "boolean" and vtype is bool)
+            ):
+                out[key] = value
                 continue
             try:
                 out[key] = check(attr, value)
