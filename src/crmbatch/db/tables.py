@@ -24,8 +24,10 @@ metadata = sa.MetaData(
 
 #: a 64-bit id that is still SQLite's rowid alias (so it autoincrements there)
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-#: JSON that is JSONB on PostgreSQL
+#: JSON that is JSONB on PostgreSQL (queried and merged in place)
 Json = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+#: JSON kept as text (written once, read whole): no JSONB parse on every accept
+Document = sa.JSON()
 
 
 class UtcDateTime(sa.types.TypeDecorator[datetime]):
@@ -173,7 +175,7 @@ processes = sa.Table(
     #: batches with the same partition apply one at a time, in id order
     sa.Column("partition_key", sa.String(64), nullable=False),
     sa.Column("status", sa.String(16), nullable=False),
-    sa.Column("payload", Json, nullable=False),
+    sa.Column("payload", Document, nullable=False),
     sa.Column("idempotency_key", sa.String(255), nullable=True),
     sa.Column("request_hash", sa.String(64), nullable=True),
     sa.Column("notify_url", sa.String(2048), nullable=True),
@@ -196,5 +198,5 @@ process_results = sa.Table(
     "process_results",
     metadata,
     sa.Column("process_id", BigId, sa.ForeignKey("processes.id"), primary_key=True),
-    sa.Column("results", Json, nullable=False),
+    sa.Column("results", Document, nullable=False),
 )

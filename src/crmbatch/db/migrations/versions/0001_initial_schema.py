@@ -149,11 +149,7 @@ def upgrade() -> None:
         sa.Column("object_type", sa.String(length=32), nullable=True),
         sa.Column("partition_key", sa.String(length=64), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
-        sa.Column(
-            "payload",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=False,
-        ),
+        sa.Column("payload", sa.JSON(), nullable=False),
         sa.Column("idempotency_key", sa.String(length=255), nullable=True),
         sa.Column("request_hash", sa.String(length=64), nullable=True),
         sa.Column("notify_url", sa.String(length=2048), nullable=True),
@@ -280,11 +276,7 @@ def upgrade() -> None:
         sa.Column(
             "process_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
         ),
-        sa.Column(
-            "results",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=False,
-        ),
+        sa.Column("results", sa.JSON(), nullable=False),
         sa.ForeignKeyConstraint(
             ["process_id"], ["processes.id"], name=op.f("fk_process_results_process_id_processes")
         ),
