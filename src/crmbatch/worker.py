@@ -34,8 +34,8 @@ def new_worker_id() -> str:
 
 
 def claim(db: Database, worker_id: str, lease_seconds: float) -> Any:
-    now = clock.now()
     with db.write(background=True) as conn:
+        now = clock.now()  # inside the transaction: never before what it waited for
         return process_store.claim_next(
             conn,
             worker_id=worker_id,

@@ -434,3 +434,9 @@ def test_accounts_do_not_see_each_other(server, api, db):
         p = applied(b, [{"identifiers": {"id": a_id}, "attributes": {"model": "B"}}])
         assert p["results"][0]["errors"][0]["code"] == "record_not_found"
     assert listing(api)["records"][0]["attributes"] == {"model": "A-only"}
+
+
+def test_process_timestamps_are_in_order(api):
+    for _ in range(5):  # the worker often waits on the accept it is about to claim
+        p = applied(api, [{"attributes": {"model": "t"}}])
+        assert p["requested_at"] <= p["started_at"] <= p["completed_at"], p
