@@ -27,6 +27,17 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
+def _sqlite_engine(url: str, pool_size: int) -> Engine:
+    return sa.create_engine(
+        url,
+        json_serializer=_json_dumps,
+        json_deserializer=orjson.loads,
+        connect_args={"check_same_thread": False, "timeout": 30},
+        pool_size=pool_size,
+        max_overflow=20,
+    )
+
+
 def create_engine(url: str, *, pool_size: int = 10) -> Engine:
     """Make an engine for ``url``; SQLite files (and their folder) are created on demand.
 
@@ -39,14 +50,7 @@ def create_engine(url: str, *, pool_size: int = 10) -> Engine:
         if database and database != ":memory:":
             folder = os.path.dirname(os.path.abspath(database))
             os.makedirs(folder, exist_ok=True)
-        engine = sa.create_engine(
-            url,
-            json_serializer=_json_dumps,
-            json_deserializer=orjson.loads,
-            connect_args={"check_same_thread": False, "timeout": 30},
-            pool_size=pool_size,
-            max_overflow=20,
-        )
+        engine = _sqlite_engine(url, pool_size)
 
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -117,14 +121,7 @@ class Database:
         self.url = url
         self.write_engine = create_engine(url, pool_size=pool_size)
         if is_sqlite(self.write_engine):
-            self.read_engine = sa.create_engine(
-                url,
-                json_serializer=_json_dumps,
-                json_deserializer=orjson.loads,
-                connect_args={"check_same_thread": False, "timeout": 30},
-                pool_size=pool_size,
-                max_overflow=20,
-            )
+            self.read_engine = _sqlite_engine(url, pool_size)
 
             @event.listens_for(self.read_engine, "connect")
             def _on_connect(dbapi_conn: Any, _record: Any) -> None:

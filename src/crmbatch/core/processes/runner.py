@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy.engine import Connection, RowMapping
 
 from crmbatch.core import clock
+from crmbatch.core.processes.service import new_counts
 from crmbatch.core.records import apply as records_apply
 from crmbatch.core.records.service import KIND_DELETE, KIND_UPSERT
 from crmbatch.core.schema import service as schemas
@@ -33,16 +34,7 @@ def _missing_type(payload: dict[str, Any], n: int) -> records_apply.Outcome:
         }
         for i in range(n)
     ]
-    counts = {
-        "received": n,
-        "created": 0,
-        "updated": 0,
-        "unchanged": 0,
-        "deleted": 0,
-        "failed": n,
-        "skipped": 0,
-    }
-    return records_apply.Outcome(counts, results)
+    return records_apply.Outcome({**new_counts(n), "failed": n}, results)
 
 
 def prepare(conn: Connection, row: RowMapping, payload: dict[str, Any]) -> Any:

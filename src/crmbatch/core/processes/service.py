@@ -18,6 +18,11 @@ IDEMPOTENCY_WINDOW = timedelta(hours=24)
 COUNT_KEYS = ("received", "created", "updated", "unchanged", "deleted", "failed", "skipped")
 
 
+def new_counts(received: int) -> dict[str, int]:
+    """The counts of a process that has received ``received`` items and done nothing yet."""
+    return {k: received if k == "received" else 0 for k in COUNT_KEYS}
+
+
 @dataclass(frozen=True)
 class Accepted:
     process_id: int
@@ -111,8 +116,7 @@ def get(conn: Connection, account_id: int, process_id: int) -> RowMapping:
 def full(conn: Connection, account_id: int, process_id: int) -> dict[str, Any]:
     """A process in full (native.md): kind, status, counts, timestamps, per-record results."""
     row = get(conn, account_id, process_id)
-    counts = {k: 0 for k in COUNT_KEYS}
-    counts["received"] = row["received"]
+    counts = new_counts(row["received"])
     counts.update(row["counts"] or {})
     return {
         "id": row["id"],

@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from crmbatch.core import clock
+from crmbatch.core.processes.service import new_counts
 from crmbatch.core.records import store
 from crmbatch.core.records.validate import AttributeChecker, Checked
 from crmbatch.core.schema.model import AccountSchema, ObjectType
@@ -239,15 +240,7 @@ class _Batch:
         """Walk the commands in order against the loaded state; nothing is written yet."""
         checker = AttributeChecker(self.t)
         results: list[dict[str, Any]] = []
-        counts = {
-            "received": len(self.commands),
-            "created": 0,
-            "updated": 0,
-            "unchanged": 0,
-            "deleted": 0,
-            "failed": 0,
-            "skipped": 0,
-        }
+        counts = new_counts(len(self.commands))
         touched: dict[int, _Rec] = {}
         for index, c in enumerate(self.commands):
             if prechecked:  # checked at accept against the same schema
@@ -571,15 +564,7 @@ def apply_delete(
         conn, object_type.id, ids=[] if by_ext else keys, ext_ids=keys if by_ext else []
     )
     index = {(row.ext_id if by_ext else row.id): row for row in found}
-    counts = {
-        "received": len(keys),
-        "created": 0,
-        "updated": 0,
-        "unchanged": 0,
-        "deleted": 0,
-        "failed": 0,
-        "skipped": 0,
-    }
+    counts = new_counts(len(keys))
     results: list[dict[str, Any]] = []
     doomed: list[int] = []
     seen: set[Any] = set()

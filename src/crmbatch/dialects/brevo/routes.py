@@ -39,8 +39,20 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 router = APIRouter(prefix="/v3", tags=["brevo"], responses=ERRORS)
 
 
-def _accepted(process_id: int, message: str) -> JSONResponse:
-    return JSONResponse({"processId": process_id, "message": message}, status_code=202)
+async def _accept(request: Request, kind: str, message: str, accept: Any) -> JSONResponse:
+    """Run ``accept`` off the event loop and answer 202; a replay (same Idempotency-Key and
+    body) answers the same and wakes nobody."""
+    accepted = await run_sync(accept)
+    if not accepted.replayed:
+        metrics.BATCHES_ACCEPTED.labels(kind).inc()
+        request.app.state.wake_worker()
+    return JSONResponse({"processId": accepted.process_id, "message": message}, status_code=202)
+
+
+def _digest(request: Request, raw: bytes) -> str | None:
+    if not request.headers.get("idempotency-key"):
+        return None
+    return processes.request_hash(request.url.path, raw)
 
 
 @router.post(
@@ -54,7 +66,6 @@ async def upsert_records(
     object_type: str, request: Request, db: DB, account: CurrentAccount
 ) -> Any:
     raw = await read_body(request)
-    key = request.headers.get("idempotency-key")
 
     def accept() -> Any:
         commands = translate.fast_upsert_commands(load_json(raw))
@@ -67,15 +78,13 @@ async def upsert_records(
                 object_type,
                 commands,
                 dialect="brevo",
-                idempotency_key=key,
-                digest=processes.request_hash(request.url.path, raw) if key else None,
+                idempotency_key=request.headers.get("idempotency-key"),
+                digest=_digest(request, raw),
             )
 
-    accepted = await run_sync(accept)
-    if not accepted.replayed:
-        metrics.BATCHES_ACCEPTED.labels(records.KIND_UPSERT).inc()
-        request.app.state.wake_worker()
-    return _accepted(accepted.process_id, "Batch object records are being processed")
+    return await _accept(
+        request, records.KIND_UPSERT, "Batch object records are being processed", accept
+    )
 
 
 @router.post(
@@ -89,7 +98,6 @@ async def delete_records(
     object_type: str, request: Request, db: DB, account: CurrentAccount
 ) -> Any:
     raw = await read_body(request)
-    key = request.headers.get("idempotency-key")
 
     def accept() -> Any:
         body = parse(raw, wire.DeleteRequest)
@@ -101,15 +109,12 @@ async def delete_records(
                 ids=body.identifiers.ids,
                 ext_ids=body.identifiers.ext_ids,
                 dialect="brevo",
-                idempotency_key=key,
-                digest=processes.request_hash(request.url.path, raw) if key else None,
+                idempotency_key=request.headers.get("idempotency-key"),
+                digest=_digest(request, raw),
             )
 
-    accepted = await run_sync(accept)
-    if not accepted.replayed:
-        metrics.BATCHES_ACCEPTED.labels(records.KIND_DELETE).inc()
-        request.app.state.wake_worker()
-    return _accepted(accepted.process_id, "Batch object records are being processed for deletion.")
+    message = "Batch object records are being processed for deletion."
+    return await _accept(request, records.KIND_DELETE, message, accept)
 
 
 @router.get(
