@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 DEFAULT_DATABASE_URL = "sqlite:///./data/crmbatch.db"
 
@@ -54,7 +54,6 @@ class Settings:
     poll_interval: float = 0.05
     #: fault injection for the crash tests: sleep this long inside the apply transaction
     debug_apply_delay: float = 0.0
-    extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def is_sqlite(self) -> bool:

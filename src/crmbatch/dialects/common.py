@@ -8,7 +8,7 @@ from typing import Annotated, Any, TypeVar
 
 import orjson
 from fastapi import Depends, Request, Response
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, ValidationError
 
 from crmbatch.core.accounts import service as accounts
 from crmbatch.core.accounts.service import Account
@@ -134,13 +134,6 @@ def load_json(raw: bytes) -> Any:
         return orjson.loads(raw)
     except orjson.JSONDecodeError:
         return None
-
-
-def parse_any(raw: bytes, adapter: TypeAdapter[Any]) -> Any:
-    try:
-        return adapter.validate_json(raw)
-    except ValidationError as exc:
-        raise InvalidInput(validation_problems(exc)) from None
 
 
 async def read_body(request: Request, limit: int = DEFAULT_BODY_LIMIT) -> bytes:

@@ -119,9 +119,9 @@ class _Batch:
         self.initial_owners = store.lookup_identifiers(self.conn, self.t.id, pairs)
         self.owners = dict(self.initial_owners)
         ids.update(rid for rid in self.initial_owners.values())
-        rows = store.fetch_for_apply(self.conn, self.t.id, ext_ids=sorted(ext_ids))
+        rows = store.fetch(self.conn, self.t.id, ext_ids=sorted(ext_ids))
         loaded = {row[0] for row in rows}
-        rows += store.fetch_for_apply(self.conn, self.t.id, ids=sorted(ids - loaded))
+        rows += store.fetch(self.conn, self.t.id, ids=sorted(ids - loaded))
         for rid, ext, attrs, archived in rows:
             if rid in self.by_id:
                 continue
@@ -140,8 +140,8 @@ class _Batch:
             by_id: dict[int, int] = {}
             by_ext: dict[str, int] = {}
             if other is not None:
-                found = store.fetch_for_apply(self.conn, other.id, ids=sorted(tids))
-                found += store.fetch_for_apply(self.conn, other.id, ext_ids=sorted(text))
+                found = store.fetch(self.conn, other.id, ids=sorted(tids))
+                found += store.fetch(self.conn, other.id, ext_ids=sorted(text))
                 for rid, ext, _, archived in found:
                     if not archived:
                         by_id[rid] = rid
@@ -563,7 +563,7 @@ def apply_delete(
     found = store.fetch(
         conn, object_type.id, ids=[] if by_ext else keys, ext_ids=keys if by_ext else []
     )
-    index = {(row.ext_id if by_ext else row.id): row for row in found}
+    index = {(ext if by_ext else rid): (rid, ext) for rid, ext, _, _ in found}
     counts = new_counts(len(keys))
     results: list[dict[str, Any]] = []
     doomed: list[int] = []
@@ -591,14 +591,14 @@ def apply_delete(
             )
             continue
         seen.add(key)
-        doomed.append(row.id)
+        doomed.append(row[0])
         counts["deleted"] += 1
         results.append(
             {
                 "index": i,
                 "status": "deleted",
-                "id": row.id,
-                "ext_id": row.ext_id,
+                "id": row[0],
+                "ext_id": row[1],
                 "errors": [],
                 "warnings": [],
             }

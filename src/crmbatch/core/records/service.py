@@ -239,8 +239,8 @@ def associated(
     found = store.fetch(
         conn, t.id, ids=[id] if id is not None else [], ext_ids=[ext_id] if ext_id else []
     )
-    found = [r for r in found if r.archived_at is None]
-    if not found:
+    live = [rid for rid, _, _, archived in found if not archived]
+    if not live:
         label = f"id {id}" if id is not None else f"ext_id {ext_id!r}"
         raise NotFound(f"no {object_type} record has {label}")
     wanted = types or sorted(t.associations)
@@ -250,7 +250,7 @@ def associated(
         if other is None:
             raise CrmError(f"unknown object type {name!r}", field="type")
         type_ids.append(other.id)
-    rows = store.linked_page(conn, found[0].id, type_ids, limit=ASSOCIATED_PAGE + 1, offset=offset)
+    rows = store.linked_page(conn, live[0], type_ids, limit=ASSOCIATED_PAGE + 1, offset=offset)
     items = [
         {
             "type": _type_name(schema, r.other_type_id),

@@ -28,30 +28,6 @@ def lock_partition(conn: Connection, key: str) -> None:
         conn.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(key))))
 
 
-def fetch(
-    conn: Connection, type_id: int, *, ids: Sequence[int] = (), ext_ids: Sequence[str] = ()
-) -> list[Any]:
-    """Records of a type by id or ext_id (archived ones included)."""
-    cols = (
-        records.c.id,
-        records.c.ext_id,
-        records.c.attributes,
-        records.c.created_at,
-        records.c.updated_at,
-        records.c.archived_at,
-    )
-    out: list[Any] = []
-    for part in _chunks(list(ids)):
-        out += conn.execute(
-            sa.select(*cols).where(records.c.object_type_id == type_id, records.c.id.in_(part))
-        ).all()
-    for part in _chunks(list(ext_ids)):
-        out += conn.execute(
-            sa.select(*cols).where(records.c.object_type_id == type_id, records.c.ext_id.in_(part))
-        ).all()
-    return out
-
-
 def _rows(conn: Connection, sql: str, params: dict[str, Any]) -> list[Any]:
     return list(conn.exec_driver_sql(sql, params))
 
@@ -78,7 +54,7 @@ def _param(conn: Connection, name: str) -> str:
     return f"%({name})s" if _pg(conn) else f":{name}"
 
 
-def fetch_for_apply(
+def fetch(
     conn: Connection, type_id: int, *, ids: Sequence[int] = (), ext_ids: Sequence[str] = ()
 ) -> list[tuple[int, str | None, dict[str, Any], bool]]:
     """(id, ext_id, attributes, archived) of records of a type by id or by ext_id: the hot read
@@ -424,14 +400,3 @@ def linked_page(
             .offset(offset)
         ).all()
     )
-
-
-def history(conn: Connection, record_ids: Sequence[int]) -> list[Any]:
-    out: list[Any] = []
-    for part in _chunks(sorted(set(record_ids))):
-        out += conn.execute(
-            sa.select(record_history)
-            .where(record_history.c.record_id.in_(part))
-            .order_by(record_history.c.id)
-        ).all()
-    return out
