@@ -259,3 +259,45 @@ def test_idempotency_keys_expire_after_24_hours(db, account):
         )
     later = submit(db, acct.id, cmd, idempotency_key="nightly", digest="d2")
     assert later != first
+
+
+def test_a_match_cannot_take_an_ext_id_that_another_record_holds(db, settings, account):
+    """Found by the model-based test: the unique-attribute path gave one ext_id to two records."""
+    acct, _ = account
+    p = run_batch(
+        db,
+        settings,
+        acct.id,
+        [
+            {"attributes": {"model": "a", "vin": "V3"}},
+            {"match": ["vin", "V1"], "ext_id": "e1", "attributes": {"model": "b"}},
+            {"match": ["vin", "V3"], "ext_id": "e1", "attributes": {"model": "c"}},
+        ],
+    )
+    assert statuses(p) == ["created", "created", "failed"]
+    assert p["results"][2]["errors"][0]["code"] == "ext_id_taken"
+    assert sorted(
+        (r["ext_id"] or "", r["attributes"]["model"]) for r in all_records(db, acct.id)
+    ) == [
+        ("", "a"),
+        ("e1", "b"),
+    ]
+
+
+def test_an_ext_id_released_in_a_batch_can_be_taken_later_in_it(db, settings, account):
+    """Found by the model-based test: the insert ran before the update that freed the ext_id."""
+    acct, _ = account
+    first = run_batch(db, settings, acct.id, [{"ext_id": "e3", "attributes": {"model": "x"}}])
+    rid = first["results"][0]["id"]
+    p = run_batch(
+        db,
+        settings,
+        acct.id,
+        [
+            {"id": rid, "ext_id": "e1", "attributes": {"model": "x"}},
+            {"ext_id": "e3", "attributes": {"model": "new"}},
+        ],
+    )
+    assert statuses(p) == ["updated", "created"]
+    recs = by_ext(db, acct.id)
+    assert recs["e1"]["id"] == rid and recs["e3"]["attributes"] == {"model": "new"}

@@ -42,6 +42,8 @@ class _Rec:
     is_new: bool
     archived: bool = False
     dirty: bool = False
+    #: the ext_id stored before this batch (None for new records)
+    stored_ext_id: str | None = None
     changes: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -125,7 +127,14 @@ class _Batch:
         for rid, ext, attrs, archived in rows:
             if rid in self.by_id:
                 continue
-            rec = _Rec(id=rid, ext_id=ext, attributes=attrs, is_new=False, archived=archived)
+            rec = _Rec(
+                id=rid,
+                ext_id=ext,
+                attributes=attrs,
+                is_new=False,
+                archived=archived,
+                stored_ext_id=ext,
+            )
             self.by_id[rec.id] = rec
             if rec.ext_id is not None:
                 self.by_ext[rec.ext_id] = rec
@@ -163,6 +172,20 @@ class _Batch:
         return rec
 
     def _target(self, c: dict[str, Any]) -> _Rec:
+        """The record a command applies to (new or existing), by the identifier rules."""
+        rec = self._resolve(c)
+        ext_id = c.get("ext_id")
+        if ext_id is not None and ext_id != rec.ext_id:
+            holder = self.by_ext.get(ext_id)
+            if holder is not None and holder is not rec:  # an ext_id is never taken over
+                raise _Failure(
+                    "ext_id_taken",
+                    "identifiers.ext_id",
+                    f"ext_id {ext_id!r} already belongs to {self.t.name} record {holder.id}",
+                )
+        return rec
+
+    def _resolve(self, c: dict[str, Any]) -> _Rec:
         if c.get("id") is not None:
             rec = self.by_id.get(c["id"])
             if rec is None:
@@ -171,15 +194,6 @@ class _Batch:
                     "identifiers.id",
                     f"no {self.t.name} record has id {c['id']}; use ext_id to create records",
                 )
-            ext_id = c.get("ext_id")
-            if ext_id is not None and ext_id != rec.ext_id:
-                holder = self.by_ext.get(ext_id)
-                if holder is not None and holder is not rec:
-                    raise _Failure(
-                        "ext_id_taken",
-                        "identifiers.ext_id",
-                        f"ext_id {ext_id!r} already belongs to {self.t.name} record {holder.id}",
-                    )
             return rec
         if c.get("match"):
             key, value = c["match"]
@@ -193,17 +207,13 @@ class _Batch:
                         f"{key}={value!r} matches record {rec.id}, whose ext_id is {rec.ext_id!r}",
                     )
                 return rec
-            ext_id = c.get("ext_id")
-            if ext_id is not None and ext_id in self.by_ext:
-                return self.by_ext[ext_id]
-            return self._new(ext_id)
         if c.get("ext_id") is not None:
             return self.by_ext.get(c["ext_id"]) or self._new(c["ext_id"])
         return self._new(None)
 
-    def _associations(self, rec: _Rec, c: dict[str, Any]) -> tuple[list[int], list[int]]:
-        to_link: list[int] = []
-        to_unlink: list[int] = []
+    def _associations(self, rec: _Rec, c: dict[str, Any]) -> list[tuple[bool, int]]:
+        """(link?, target record id) for each associated record, in the order given."""
+        ops: list[tuple[bool, int]] = []
         for i, a in enumerate(c.get("associations") or ()):
             name = a["object_type"]
             where = f"associations[{i}]"
@@ -233,8 +243,8 @@ class _Batch:
                         f"{where}.records[{j}].identifiers",
                         f"no {name} record has {label}",
                     )
-                (to_unlink if a.get("action") == "unlink" else to_link).append(target)
-        return to_link, to_unlink
+                ops.append((a.get("action") != "unlink", target))
+        return ops
 
     def run(self, prechecked: bool) -> tuple[Outcome, list[_Rec]]:
         """Walk the commands in order against the loaded state; nothing is written yet."""
@@ -253,13 +263,13 @@ class _Batch:
                     key, msg = checked.problems[0]
                     raise _Failure("invalid_value", f"attributes.{key}", f"{key}: {msg}")
                 rec = self._target(c)
-                to_link, to_unlink = self._associations(rec, c)
+                link_ops = self._associations(rec, c)
                 claims = self._unique_claims(rec, checked.attributes, c)
             except _Failure as f:
                 counts["failed"] += 1
                 results.append(_result(index, "failed", None, errors=[f.error], warnings=warnings))
                 continue
-            status = self._merge(rec, checked.attributes, c, claims, to_link, to_unlink)
+            status = self._merge(rec, checked.attributes, c, claims, link_ops)
             counts[status] += 1
             touched[id(rec)] = rec
             results.append(_result(index, status, rec, warnings=warnings))
@@ -303,8 +313,7 @@ class _Batch:
         attrs: dict[str, Any],
         c: dict[str, Any],
         claims: dict[str, str | None],
-        to_link: list[int],
-        to_unlink: list[int],
+        link_ops: list[tuple[bool, int]],
     ) -> str:
         if c.get("match"):
             key, value = c["match"]
@@ -342,17 +351,16 @@ class _Batch:
         if rec.ext_id is not None:
             self.by_ext[rec.ext_id] = rec
         self.by_id[rec.id] = rec
-        links_changed = False
-        for other in to_link:
-            if (rec.id, other) not in self.links:
+        before = {other for other in (o for _, o in link_ops) if (rec.id, other) in self.links}
+        for link, other in link_ops:  # in order: "unlink g, link g" ends linked
+            if link:
                 self.links.add((rec.id, other))
                 self.links.add((other, rec.id))
-                links_changed = True
-        for other in to_unlink:
-            if (rec.id, other) in self.links:
+            else:
                 self.links.discard((rec.id, other))
                 self.links.discard((other, rec.id))
-                links_changed = True
+        after = {other for other in (o for _, o in link_ops) if (rec.id, other) in self.links}
+        links_changed = before != after
         revived = rec.archived
         rec.archived = False
         if changes:
@@ -387,6 +395,20 @@ class _Batch:
             return remap.get(i, i)
 
         account_id = self.schema.account_id
+        # ext_ids that move within the batch are released first: unique checks run row by row
+        store.release_ext_ids(
+            self.conn,
+            [r.id for r in touched if not r.is_new and r.stored_ext_id not in (None, r.ext_id)],
+        )
+        store.update_records(
+            self.conn,
+            [
+                {"id": r.id, "attributes": r.attributes, "ext_id": r.ext_id}
+                for r in touched
+                if not r.is_new and r.dirty
+            ],
+            at,
+        )
         store.insert_records(
             self.conn,
             [
@@ -398,15 +420,6 @@ class _Batch:
                     "attributes": r.attributes,
                 }
                 for r in new
-            ],
-            at,
-        )
-        store.update_records(
-            self.conn,
-            [
-                {"id": r.id, "attributes": r.attributes, "ext_id": r.ext_id}
-                for r in touched
-                if not r.is_new and r.dirty
             ],
             at,
         )

@@ -205,6 +205,21 @@ def insert_records(conn: Connection, rows: list[dict[str, Any]], at: datetime) -
     )
 
 
+def release_ext_ids(conn: Connection, ids: Sequence[int]) -> None:
+    """Clear the ext_id of these records (before the batch gives them their new ones)."""
+    if not ids:
+        return
+    if _pg(conn):
+        sql = (
+            "UPDATE records SET ext_id = NULL FROM unnest(%(values)s::bigint[]) AS k(key)"
+            " WHERE records.id = k.key"
+        )
+        conn.exec_driver_sql(sql, {"values": list(ids)})
+        return
+    _, condition, param = _one_of(conn, "id", list(ids), "bigint")
+    conn.exec_driver_sql(f"UPDATE records SET ext_id = NULL WHERE {condition}", {"values": param})
+
+
 def update_records(conn: Connection, rows: list[dict[str, Any]], at: datetime) -> None:
     """Each row: ``id``, ``attributes``, ``ext_id``; un-archives the record."""
     if not rows:
