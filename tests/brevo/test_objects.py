@@ -440,3 +440,34 @@ def test_process_timestamps_are_in_order(api):
     for _ in range(5):  # the worker often waits on the accept it is about to claim
         p = applied(api, [{"attributes": {"model": "t"}}])
         assert p["requested_at"] <= p["started_at"] <= p["completed_at"], p
+
+
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        ("/v3/processes/9223372036854775808", {}),
+        ("/v1/processes/160374478897602307876594909184", {}),
+        ("/v3/processes", {"offset": 2**64}),
+        ("/v3/objects/vehicle/records", {"limit": 1000, "page_num": 2**62}),
+        ("/v3/objects/vehicle/associated-records", {"id": 2**63}),
+    ],
+)
+def test_numbers_beyond_64_bits_are_a_400_not_a_500(api, path, params):
+    """Found by schemathesis: such ids and offsets overflowed the database driver."""
+    r = api.get(path, params=params)
+    assert r.status_code == 400, r.text
+    assert r.json()["code"] == "invalid_parameter"
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        {"identifiers": {"id": 2**63}, "attributes": {"model": "x"}},
+        {"identifiers": {"ext_id": "a\x00b"}, "attributes": {"model": "x"}},
+        {"attributes": {"model": "nul\x00inside"}},
+    ],
+)
+def test_values_the_database_cannot_store_are_refused_at_once(api, record):
+    r = upsert(api, [record])
+    assert r.status_code == 400, r.text
+    assert api.get("/v3/processes").json()["count"] == 0

@@ -81,6 +81,8 @@ def check(attr: Attribute, value: Any) -> Any:
     """
     if value is None:
         return None
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueProblem("text may not contain NUL characters")
     t = attr.type
     if t == "text":
         if isinstance(value, str):

@@ -17,6 +17,9 @@ from crmbatch.db.engine import Database
 
 M = TypeVar("M", bound=BaseModel)
 
+#: the largest id or offset the databases store (64-bit signed)
+MAX_INT64 = 2**63 - 1
+
 #: models used as raw-parsed request bodies, added to the OpenAPI components by the app
 BODY_MODELS: dict[str, type[BaseModel]] = {}
 DEFAULT_BODY_LIMIT = 1024 * 1024

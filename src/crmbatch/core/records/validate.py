@@ -46,7 +46,7 @@ class AttributeChecker:
             # the common cases inline (this runs for every value of every record)
             kind, vtype = attr.type, type(value)
             if (
-                (kind == "text" and vtype is str and len(value) <= MAX_TEXT)
+                (kind == "text" and vtype is str and len(value) <= MAX_TEXT and "\x00" not in value)
                 or (kind == "number" and vtype is int and -(2**63) <= value <= 2**63)
                 or (kind == "boolean" and vtype is bool)
             ):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from crmbatch import metrics
@@ -14,6 +14,7 @@ from crmbatch.core.records import service as records
 from crmbatch.dialects.brevo import translate, wire
 from crmbatch.dialects.common import (
     DB,
+    MAX_INT64,
     CurrentAccount,
     FastJSON,
     json_body,
@@ -35,6 +36,9 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         424: "The object type has no primary attribute",
     }.items()
 }
+
+#: pages beyond this would put the offset past what the database can count
+MAX_PAGE = 10**12
 
 router = APIRouter(prefix="/v3", tags=["brevo"], responses=ERRORS)
 
@@ -128,7 +132,7 @@ def get_records(
     db: DB,
     account: CurrentAccount,
     limit: Annotated[int, Query(ge=1, le=1000, description="records per page")],
-    page_num: Annotated[int, Query(ge=1, description="1-based page number")],
+    page_num: Annotated[int, Query(ge=1, le=MAX_PAGE, description="1-based page number")],
     sort: Annotated[Literal["asc", "desc"], Query(description="by id")] = "desc",
     association: Annotated[Literal["true", "false"], Query()] = "false",
 ) -> Any:
@@ -154,12 +158,12 @@ def get_associated_records(
     object_type: str,
     db: DB,
     account: CurrentAccount,
-    id: Annotated[int | None, Query(ge=1)] = None,
+    id: Annotated[int | None, Query(ge=1, le=MAX_INT64)] = None,
     ext_id: Annotated[str | None, Query(min_length=1, max_length=255)] = None,
     email: Annotated[str | None, Query(min_length=1, max_length=255)] = None,
     sms: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
     type: Annotated[list[str] | None, Query(max_length=5)] = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_INT64)] = 0,
 ) -> Any:
     given = [v for v in (id, ext_id, email, sms) if v is not None]
     if len(given) != 1:
@@ -176,7 +180,9 @@ def get_associated_records(
 
 
 @router.get("/processes/{process_id}", response_model=wire.Process, summary="A process's status")
-def get_process(process_id: int, db: DB, account: CurrentAccount) -> Any:
+def get_process(
+    process_id: Annotated[int, Path(ge=1, le=MAX_INT64)], db: DB, account: CurrentAccount
+) -> Any:
     with db.read() as conn:
         return translate.process_out(processes.get(conn, account.id, process_id))
 
@@ -186,7 +192,7 @@ def get_processes(
     db: DB,
     account: CurrentAccount,
     limit: Annotated[int, Query(ge=1, le=50)] = 10,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_INT64)] = 0,
     sort: Annotated[Literal["asc", "desc"], Query()] = "desc",
 ) -> Any:
     with db.read() as conn:

@@ -72,12 +72,12 @@ def _fast_ids(raw: Any) -> dict[str, Any] | None:
     out: dict[str, Any] = {}
     rid = raw.get("id")
     if rid is not None:
-        if type(rid) is not int or rid < 1:
+        if type(rid) is not int or not 1 <= rid <= wire.MAX_ID:
             return None
         out["id"] = rid
     ext = raw.get("ext_id")
     if ext is not None:
-        if type(ext) is not str or not 1 <= len(ext) <= 255:
+        if type(ext) is not str or not 1 <= len(ext) <= 255 or "\x00" in ext:
             return None
         out["ext_id"] = ext
     return out

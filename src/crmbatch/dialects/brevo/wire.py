@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -12,10 +12,16 @@ class ErrorModel(BaseModel):
     message: str = Field(examples=['records[12].attributes.year: expected a number, got "abc"'])
 
 
+MAX_ID = 2**63 - 1
+RecordId = Annotated[int, Field(ge=1, le=MAX_ID)]
+#: no NUL: PostgreSQL cannot store it in text
+ExtId = Annotated[str, Field(min_length=1, max_length=255, pattern=r"^[^\x00]*$")]
+
+
 class RecordIdentifiers(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    id: int | None = Field(None, ge=1, description="crmbatch's record id: updates only")
-    ext_id: str | None = Field(None, min_length=1, max_length=255, description="your own id")
+    id: RecordId | None = Field(None, description="crmbatch's record id: updates only")
+    ext_id: ExtId | None = Field(None, description="your own id")
 
 
 class AssociatedRecord(BaseModel):
@@ -57,8 +63,8 @@ class BatchAccepted(BaseModel):
 
 class DeleteIdentifiers(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    ids: list[int] | None = None
-    ext_ids: list[str] | None = None
+    ids: list[RecordId] | None = None
+    ext_ids: list[ExtId] | None = None
 
 
 class DeleteRequest(BaseModel):

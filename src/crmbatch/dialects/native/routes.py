@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
 import yaml
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse, Response
 
 from crmbatch import metrics
 from crmbatch.core.errors import CrmError
 from crmbatch.core.processes import service as processes
 from crmbatch.core.schema import service as schemas
-from crmbatch.dialects.common import DB, CurrentAccount, FastJSON, json_body, read_body, run_sync
+from crmbatch.dialects.common import (
+    DB,
+    MAX_INT64,
+    CurrentAccount,
+    FastJSON,
+    json_body,
+    read_body,
+    run_sync,
+)
 from crmbatch.dialects.native import wire
 
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -90,6 +98,8 @@ async def put_schema(request: Request, db: DB, account: CurrentAccount) -> Any:
     responses={200: {"model": wire.ProcessFull}},
     summary="A process in full",
 )
-def get_process(process_id: int, db: DB, account: CurrentAccount) -> Any:
+def get_process(
+    process_id: Annotated[int, Path(ge=1, le=MAX_INT64)], db: DB, account: CurrentAccount
+) -> Any:
     with db.read() as conn:
         return FastJSON(processes.full(conn, account.id, process_id))
