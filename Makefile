@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format typecheck bench clean
+.PHONY: run test fuzz lint format typecheck bench clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "crmbatch needs $(PYTHON) (Python 3.11+); set PYTHON=..." >&2; exit 1; }
@@ -23,6 +23,11 @@ test: $(STAMP)
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy src
 	$(BIN)/python -m pytest -n 2 --dist loadfile
+
+# the longer hunt: 500 examples per operation and 500 engine sequences per backend
+fuzz: $(STAMP)
+	CRMBATCH_FUZZ_EXAMPLES=500 CRMBATCH_MODEL_EXAMPLES=500 $(BIN)/python -m pytest -n 2 \
+		tests/test_fuzz.py tests/core/test_engine_model.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

@@ -10,6 +10,7 @@
     ├── NotFound                (404) no such object type, record or process in this account
     ├── Conflict                (409) idempotency key reused with another body, name taken
     ├── PayloadTooLarge         (413) the body is over the limit
+    ├── UnsupportedMediaType    (415) the body is not sent as JSON
     └── FailedDependency        (424) the object type lacks what the call needs
 """
 
@@ -62,6 +63,11 @@ class Conflict(CrmError):
 class PayloadTooLarge(CrmError):
     kind = "too_large"
     status = 413
+
+
+class UnsupportedMediaType(CrmError):
+    kind = "unsupported_media_type"
+    status = 415
 
 
 class FailedDependency(CrmError):

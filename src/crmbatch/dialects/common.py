@@ -12,7 +12,7 @@ from pydantic import BaseModel, ValidationError
 
 from crmbatch.core.accounts import service as accounts
 from crmbatch.core.accounts.service import Account
-from crmbatch.core.errors import CrmError, InvalidInput, PayloadTooLarge
+from crmbatch.core.errors import CrmError, InvalidInput, PayloadTooLarge, UnsupportedMediaType
 from crmbatch.db.engine import Database
 
 M = TypeVar("M", bound=BaseModel)
@@ -139,8 +139,27 @@ def load_json(raw: bytes) -> Any:
         return None
 
 
-async def read_body(request: Request, limit: int = DEFAULT_BODY_LIMIT) -> bytes:
-    """The body, refused with 413 before it is read whole when it is over ``limit`` bytes."""
+JSON_TYPES = ("application/json",)
+
+
+def check_media_type(request: Request, accepted: tuple[str, ...] = JSON_TYPES) -> None:
+    """A body must say what it is: JSON (``application/json`` or any ``+json`` type)."""
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media in accepted or (media.endswith("+json") and "application/json" in accepted):
+        return
+    shown = f"Content-Type {media!r}" if media else "no Content-Type"
+    raise UnsupportedMediaType(
+        f"the body was sent with {shown}; send it as JSON with Content-Type: application/json",
+        field="Content-Type",
+    )
+
+
+async def read_body(
+    request: Request, limit: int = DEFAULT_BODY_LIMIT, accepted: tuple[str, ...] = JSON_TYPES
+) -> bytes:
+    """The body, refused with 415 unless it is of an ``accepted`` media type, and with 413 before
+    it is read whole when it is over ``limit`` bytes."""
+    check_media_type(request, accepted)
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"the request body is over {limit // 1024} KB", field="body")

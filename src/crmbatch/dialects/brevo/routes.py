@@ -33,6 +33,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         404: "No such object type, record or process in this account",
         409: "Idempotency-Key reused with a different body",
         413: "Body over the limit",
+        415: "The body is not sent as JSON",
         424: "The object type has no primary attribute",
     }.items()
 }

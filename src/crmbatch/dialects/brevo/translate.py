@@ -18,6 +18,7 @@ ERROR_CODES = {
     "not_found": (404, "document_not_found"),
     "conflict": (409, "duplicate_request"),
     "too_large": (413, "out_of_range"),
+    "unsupported_media_type": (415, "invalid_parameter"),
     "dependency": (424, "unprocessable_entity"),
     "rate_limited": (429, "too_many_requests"),
 }

@@ -30,7 +30,11 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": wire.Error, "description": "Not found in this account"},
     409: {"model": wire.Error, "description": "Conflict"},
     413: {"model": wire.Error, "description": "Body over the limit"},
+    415: {"model": wire.Error, "description": "The body is not JSON (or YAML for the schema)"},
 }
+
+#: a schema document may be sent as JSON or as YAML
+SCHEMA_TYPES = ("application/json", "application/yaml", "application/x-yaml", "text/yaml")
 
 router = APIRouter(tags=["native"])
 v1 = APIRouter(prefix="/v1", tags=["native"], responses=ERRORS)
@@ -72,7 +76,7 @@ def get_schema(db: DB, account: CurrentAccount) -> Any:
     openapi_extra=json_body(wire.SchemaDocument),
 )
 async def put_schema(request: Request, db: DB, account: CurrentAccount) -> Any:
-    raw = await read_body(request)
+    raw = await read_body(request, accepted=SCHEMA_TYPES)
     allow = request.query_params.get("allow_destructive", "false").lower() == "true"
     try:
         doc = (
