@@ -38,6 +38,9 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     }.items()
 }
 
+#: an object type's name, as a path parameter
+ObjectType = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_]{0,31}$", description="e.g. vehicle")]
+
 #: pages beyond this would put the offset past what the database can count
 MAX_PAGE = 10**12
 
@@ -68,7 +71,7 @@ def _digest(request: Request, raw: bytes) -> str | None:
     openapi_extra=json_body(wire.UpsertRequest),
 )
 async def upsert_records(
-    object_type: str, request: Request, db: DB, account: CurrentAccount
+    object_type: ObjectType, request: Request, db: DB, account: CurrentAccount
 ) -> Any:
     raw = await read_body(request)
 
@@ -100,7 +103,7 @@ async def upsert_records(
     openapi_extra=json_body(wire.DeleteRequest),
 )
 async def delete_records(
-    object_type: str, request: Request, db: DB, account: CurrentAccount
+    object_type: ObjectType, request: Request, db: DB, account: CurrentAccount
 ) -> Any:
     raw = await read_body(request)
 
@@ -129,7 +132,7 @@ async def delete_records(
     summary="List the records of an object type, with their total count",
 )
 def get_records(
-    object_type: str,
+    object_type: ObjectType,
     db: DB,
     account: CurrentAccount,
     limit: Annotated[int, Query(ge=1, le=1000, description="records per page")],
@@ -156,7 +159,7 @@ def get_records(
     summary="Records linked to one record, 20 a page",
 )
 def get_associated_records(
-    object_type: str,
+    object_type: ObjectType,
     db: DB,
     account: CurrentAccount,
     id: Annotated[int | None, Query(ge=1, le=MAX_INT64)] = None,

@@ -40,7 +40,15 @@ router = APIRouter(tags=["native"])
 v1 = APIRouter(prefix="/v1", tags=["native"], responses=ERRORS)
 
 
-@router.get("/healthz", response_model=wire.Health, responses={503: {"model": wire.Health}})
+PUBLIC: dict[str, Any] = {"security": []}  # OpenAPI: no key needed
+
+
+@router.get(
+    "/healthz",
+    response_model=wire.Health,
+    responses={503: {"model": wire.Health}},
+    openapi_extra=PUBLIC,
+)
 def healthz(db: DB) -> Any:
     from crmbatch.core.health import database_answers
 
@@ -49,7 +57,15 @@ def healthz(db: DB) -> Any:
     return JSONResponse({"status": "unavailable"}, status_code=503)
 
 
-@router.get("/metrics", response_class=Response, include_in_schema=True)
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={
+        200: {"content": {"text/plain": {"schema": {"type": "string"}}}},
+        404: {"model": wire.Error, "description": "Metrics are turned off"},
+    },
+    openapi_extra=PUBLIC,
+)
 def prometheus(request: Request, db: DB) -> Response:
     from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
