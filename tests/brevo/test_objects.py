@@ -471,3 +471,16 @@ def test_values_the_database_cannot_store_are_refused_at_once(api, record):
     r = upsert(api, [record])
     assert r.status_code == 400, r.text
     assert api.get("/v3/processes").json()["count"] == 0
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "text"),
+    [
+        ("/v3/objects/vehicle/associated-records", {}, "exactly one of id, ext_id, email or sms"),
+        ("/v3/objects/vehicle/associated-records", {"id": 1, "ext_id": "a"}, "exactly one of"),
+        ("/v3/objects/vehicle/associated-records", {"email": "a@b.c"}, "contacts only"),
+    ],
+)
+def test_associated_records_need_exactly_one_identifier(api, path, params, text):
+    r = api.get(path, params=params)
+    assert r.status_code == 400 and text in r.json()["message"], r.text

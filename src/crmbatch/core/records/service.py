@@ -228,10 +228,22 @@ def associated(
     *,
     id: int | None,
     ext_id: str | None,
+    email: str | None = None,
+    sms: str | None = None,
     types: list[str],
     offset: int,
 ) -> tuple[bool, list[dict[str, Any]]]:
-    """Records linked to one record, 20 a page; ``has_more`` tells if another page exists."""
+    """Records linked to one record, 20 a page; ``has_more`` tells if another page exists.
+
+    The record is named by exactly one of ``id``, ``ext_id``, or (contacts only) ``email`` or
+    ``sms``.
+    """
+    if sum(v is not None for v in (id, ext_id, email, sms)) != 1:
+        raise CrmError("give exactly one of id, ext_id, email or sms", field="id")
+    if (email or sms) and object_type != "contact":
+        raise CrmError("email and sms identify contacts only (object_type=contact)", field="email")
+    if email or sms:
+        raise CrmError("contacts by email or sms are not available yet; use id", field="email")
     schema = schemas.load(conn, account_id)
     t = schema.types.get(object_type)
     if t is None:

@@ -8,7 +8,6 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from crmbatch import metrics
-from crmbatch.core.errors import CrmError
 from crmbatch.core.processes import service as processes
 from crmbatch.core.records import service as records
 from crmbatch.dialects.brevo import translate, wire
@@ -169,16 +168,17 @@ def get_associated_records(
     type: Annotated[list[str] | None, Query(max_length=5)] = None,
     offset: Annotated[int, Query(ge=0, le=MAX_INT64)] = 0,
 ) -> Any:
-    given = [v for v in (id, ext_id, email, sms) if v is not None]
-    if len(given) != 1:
-        raise CrmError("give exactly one of id, ext_id, email or sms", field="id")
-    if (email or sms) and object_type != "contact":
-        raise CrmError("email and sms identify contacts only (object_type=contact)", field="email")
-    if email or sms:
-        raise CrmError("contacts by email or sms are not available yet; use id", field="email")
     with db.read() as conn:
         has_more, items = records.associated(
-            conn, account.id, object_type, id=id, ext_id=ext_id, types=type or [], offset=offset
+            conn,
+            account.id,
+            object_type,
+            id=id,
+            ext_id=ext_id,
+            email=email,
+            sms=sms,
+            types=type or [],
+            offset=offset,
         )
     return {"has_more": has_more, "offset": offset, "items": items}
 
