@@ -68,6 +68,13 @@ VEHICLE_SCHEMA: dict[str, Any] = {
             "attributes": {"policy": {"type": "text"}},
             "associations": ["vehicle"],
         },
+        "contact": {
+            "attributes": {
+                "FIRSTNAME": {"type": "text"},
+                "LASTNAME": {"type": "text"},
+                "AGE": {"type": "number"},
+            }
+        },
     }
 }
 

@@ -13,7 +13,8 @@ PUBLIC = {
     "/healthz": "liveness for load balancers; says only ok/unavailable",
     "/metrics": "Prometheus scrape; counters without tenant data",
 }
-MARKERS = ("SECRET-EXT-A", "A-ONLY-VALUE", "g-secret-a")
+MARKERS = ("SECRET-EXT-A", "A-ONLY-VALUE", "g-secret-a", "secret-a@example.com", "A-ONLY-EVENT")
+EMAIL_A = "secret-a@example.com"
 
 
 def _seed_a(api):
@@ -44,7 +45,21 @@ def _seed_a(api):
         },
     )
     p = wait_process(api, r.json()["processId"])
-    return p["id"], p["results"][0]["id"]
+    r = api.post(
+        "/v3/events/batch",
+        json={
+            "events": [
+                {
+                    "event_name": "A-ONLY-EVENT",
+                    "identifiers": {"email_id": EMAIL_A, "ext_id": "SECRET-EXT-A"},
+                    "contact_properties": {"FIRSTNAME": "A-ONLY-VALUE"},
+                    "event_properties": {"secret": "A-ONLY-VALUE"},
+                }
+            ]
+        },
+    )
+    contact_id = wait_process(api, r.json()["processId"])["results"][0]["contact"]["id"]
+    return p["id"], p["results"][0]["id"], contact_id
 
 
 def _operations(app):
@@ -54,9 +69,19 @@ def _operations(app):
             yield template, method.upper()
 
 
-def _calls(app, process_id, record_id):
+def _calls(app, process_id, record_id, contact_id):
     """One request per operation, aimed at account A's objects."""
-    values = {"object_type": "vehicle", "process_id": str(process_id)}
+    values = {
+        "object_type": "vehicle",
+        "process_id": str(process_id),
+        "identifier": EMAIL_A,
+        "contact_id": str(contact_id),
+    }
+    event_a = {
+        "event_name": "b_was_here",
+        "identifiers": {"email_id": EMAIL_A, "contact_id": contact_id},
+        "contact_properties": {"FIRSTNAME": "B-WAS-HERE"},
+    }
     upsert_a = {
         "records": [
             {
@@ -85,21 +110,26 @@ def _calls(app, process_id, record_id):
             body = {"identifiers": {"ids": [record_id]}}
         elif template == "/v1/schema" and method == "PUT":
             body = {"object_types": {}}
+        elif template == "/v3/events" and method == "POST":
+            body = event_a
+        elif template == "/v3/events/batch":
+            body = {"events": [event_a]}
         yield template, method, path, params, body
 
 
 def test_every_route_keeps_account_a_to_itself(server, api, db):
-    process_id, record_id = _seed_a(api)
+    process_id, record_id, contact_id = _seed_a(api)
     _, key_b = make_account(db, schema=VEHICLE_SCHEMA)
     probed = 0
     with server.client(key_b) as b:
-        for template, method, path, params, body in _calls(server.app, process_id, record_id):
+        calls = _calls(server.app, process_id, record_id, contact_id)
+        for template, method, path, params, body in calls:
             r = b.request(method, path, params=params, json=body)
             assert r.status_code < 500, (method, path, r.text)
             assert not any(m in r.text for m in MARKERS), (method, path, r.text)
-            if "{process_id}" in template:
+            if "{process_id}" in template or "contact" in template:
                 assert r.status_code == 404, (method, path)
-            if r.status_code == 202:
+            if r.status_code in (202, 207) and "processId" in r.json():
                 wait_process(b, r.json()["processId"])
             probed += 1
     assert probed >= 10
@@ -110,17 +140,22 @@ def test_every_route_keeps_account_a_to_itself(server, api, db):
     assert page["count"] == 1
     assert page["records"][0]["attributes"] == {"model": "A-ONLY-VALUE"}
     assert len(page["records"][0]["associations"][0]["records"]) == 1
+    contact = api.get(f"/v1/contacts/{contact_id}").json()
+    assert contact["attributes"] == {"FIRSTNAME": "A-ONLY-VALUE"}
+    assert [e["name"] for e in contact["events"]] == ["A-ONLY-EVENT"]
 
 
 def test_every_private_route_wants_a_valid_key(server, api, db):
-    process_id, record_id = _seed_a(api)
+    process_id, record_id, contact_id = _seed_a(api)
     from crmbatch.core.accounts import service
 
     _, revoked = make_account(db)
     with db.write() as conn:
         service.revoke_key(conn, revoked[:12])
     with server.client() as anon:
-        for template, method, path, params, body in _calls(server.app, process_id, record_id):
+        for template, method, path, params, body in _calls(
+            server.app, process_id, record_id, contact_id
+        ):
             if template in PUBLIC or template in ("/docs", "/openapi.json"):
                 continue
             for headers in ({}, {"api-key": revoked}, {"Authorization": "Bearer nope"}):

@@ -15,7 +15,8 @@ from typing import Any
 from crmbatch.core.schema.model import Attribute, ObjectType
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_PHONE = re.compile(r"^\+?[0-9][0-9 ()\-.]{2,31}$")
+_PHONE_FORMATTING = re.compile(r"[ ()\-.]")
+_PHONE_DIGITS = re.compile(r"^[1-9][0-9]{5,14}$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 MAX_TEXT = 65_535
 
@@ -136,16 +137,40 @@ def check(attr: Attribute, value: Any) -> Any:
                 out.append(key)
         return out
     if t == "email":
-        if isinstance(value, str) and len(value) <= 254 and _EMAIL.match(value):
-            return value
-        raise ValueProblem(f"expected an email address, got {_show(value)}")
+        return email(value)
     if t == "phone":
-        if isinstance(value, str) and _PHONE.match(value):
-            return value
-        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-            return str(value)
-        raise ValueProblem(f"expected a phone number, got {_show(value)}")
+        return phone(value)
     raise ValueProblem(f"unsupported attribute type {t}")
+
+
+def email(value: Any) -> str:
+    """An email address, stripped and lower-cased (addresses match case-insensitively)."""
+    if isinstance(value, str):
+        text = value.strip()
+        if len(text) <= 254 and _EMAIL.match(text):
+            return text.lower()
+    raise ValueProblem(f"expected an email address, got {_show(value)}")
+
+
+def phone(value: Any) -> str:
+    """A phone number in E.164 form, ``+`` and digits, country code first.
+
+    Accepts Brevo's formats (``33612345678``, ``+33612345678``, ``0033612345678``) with spaces,
+    dots, dashes and parentheses between the digits.
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if isinstance(value, str) and len(value) <= 40:
+        digits = _PHONE_FORMATTING.sub("", value.strip())
+        if digits.startswith("+"):
+            digits = digits[1:]
+        elif digits.startswith("00"):
+            digits = digits[2:]
+        if _PHONE_DIGITS.match(digits):
+            return "+" + digits
+    raise ValueProblem(
+        f"expected a phone number with its country code (e.g. +33612345678), got {_show(value)}"
+    )
 
 
 def identifier_value(value: Any) -> str:

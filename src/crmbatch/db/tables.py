@@ -200,3 +200,25 @@ process_results = sa.Table(
     sa.Column("process_id", BigId, sa.ForeignKey("processes.id"), primary_key=True),
     sa.Column("results", Document, nullable=False),
 )
+
+#: what contacts did (Brevo's custom events); written once, read by contact, name and date
+events = sa.Table(
+    "events",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("account_id", BigId, sa.ForeignKey("accounts.id"), nullable=False),
+    sa.Column("contact_id", BigId, nullable=False),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("event_date", Ts, nullable=False),
+    sa.Column("properties", Document, nullable=False),
+    sa.Column("contact_properties", Document, nullable=True),
+    #: the custom-object record the event refers to, when it existed
+    sa.Column("object_type", sa.String(32), nullable=True),
+    sa.Column("object_record_id", BigId, nullable=True),
+    sa.Column("process_id", BigId, nullable=True),
+    sa.Column("created_at", Ts, nullable=False),
+    sa.Index("ix_events_account_date", "account_id", "event_date", "id"),
+    sa.Index("ix_events_contact_date", "contact_id", "event_date", "id"),
+    sa.Index("ix_events_account_name_date", "account_id", "name", "event_date"),
+    sqlite_autoincrement=True,
+)

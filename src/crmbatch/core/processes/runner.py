@@ -9,6 +9,8 @@ from typing import Any
 from sqlalchemy.engine import Connection, RowMapping
 
 from crmbatch.core import clock
+from crmbatch.core.events import apply as events_apply
+from crmbatch.core.events.service import KIND_EVENTS
 from crmbatch.core.processes.service import new_counts
 from crmbatch.core.records import apply as records_apply
 from crmbatch.core.records.service import KIND_DELETE, KIND_UPSERT
@@ -40,6 +42,8 @@ def _missing_type(payload: dict[str, Any], n: int) -> records_apply.Outcome:
 def prepare(conn: Connection, row: RowMapping, payload: dict[str, Any]) -> Any:
     """Work a process's outcome out on a read snapshot, outside the write lock (``None`` when
     its kind has nothing to prepare). :func:`run` then only writes it, if still valid."""
+    if row["kind"] == KIND_EVENTS:
+        return events_apply.plan(conn, schemas.load(conn, row["account_id"]), payload)
     if row["kind"] != KIND_UPSERT:
         return None
     schema = schemas.load(conn, row["account_id"])
@@ -85,7 +89,24 @@ def _delete(
     )
 
 
-HANDLERS: dict[str, Handler] = {KIND_UPSERT: _upsert, KIND_DELETE: _delete}
+def _events(
+    conn: Connection, row: RowMapping, payload: dict[str, Any], prepared: Any = None
+) -> records_apply.Outcome:
+    return events_apply.apply(
+        conn,
+        schemas.load(conn, row["account_id"]),
+        payload,
+        prepared=prepared,
+        process_id=row["id"],
+        at=clock.now(),
+    )
+
+
+HANDLERS: dict[str, Handler] = {
+    KIND_UPSERT: _upsert,
+    KIND_DELETE: _delete,
+    KIND_EVENTS: _events,
+}
 
 
 def run(

@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from crmbatch.core import clock
+from crmbatch.core.contacts import identity
 from crmbatch.core.processes.service import new_counts
 from crmbatch.core.records import store
 from crmbatch.core.records.validate import AttributeChecker, Checked
@@ -107,6 +108,15 @@ class _Batch:
             if c.get("match"):
                 key, value = c["match"]
                 pairs.add((unique_kind(key), identifier_value(value)))
+            who = c.get("identify")
+            if who:
+                for kind, value in who.items():
+                    if kind == "id":
+                        ids.add(value)
+                    elif kind == "ext_id":
+                        ext_ids.add(value)
+                    else:
+                        pairs.add((unique_kind(kind), identifier_value(value)))
             for key in self.unique_keys:
                 value = (c.get("attributes") or {}).get(key)
                 if value is not None:
@@ -211,6 +221,33 @@ class _Batch:
             return self.by_ext.get(c["ext_id"]) or self._new(c["ext_id"])
         return self._new(None)
 
+    def _owner(self, kind: str, value: Any) -> _Rec | None:
+        if kind == "ext_id":
+            return self.by_ext.get(value)
+        owner = self.owners.get((unique_kind(kind), identifier_value(value)))
+        return None if owner is None else self.by_id.get(owner)
+
+    def _identify(
+        self, c: dict[str, Any], attrs: dict[str, Any]
+    ) -> tuple[_Rec, dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
+        """The contact a command's identity names (see :mod:`crmbatch.core.contacts.identity`),
+        the command and attributes that give it the identifiers it claims, and the warnings."""
+        try:
+            found = identity.resolve(
+                c["identify"],
+                by_id=self.by_id.get,
+                owner=self._owner,
+                held=lambda rec, kind: rec.ext_id if kind == "ext_id" else rec.attributes.get(kind),
+                label=lambda rec: rec.id,
+            )
+        except identity.ContactNotFound as e:
+            raise _Failure("contact_not_found", "identifiers.id", str(e)) from None
+        rec = found.contact if found.contact is not None else self._new(None)
+        ext_id = found.claims.pop("ext_id", None)
+        command = {**c, "ext_id": ext_id}
+        # what the item sets explicitly wins over identifiers given only to find the contact
+        return rec, command, {**found.claims, **attrs}, found.warnings
+
     def _associations(self, rec: _Rec, c: dict[str, Any]) -> list[tuple[bool, int]]:
         """(link?, target record id) for each associated record, in the order given."""
         ops: list[tuple[bool, int]] = []
@@ -262,14 +299,19 @@ class _Batch:
                 if checked.problems:
                     key, msg = checked.problems[0]
                     raise _Failure("invalid_value", f"attributes.{key}", f"{key}: {msg}")
-                rec = self._target(c)
+                attrs = checked.attributes
+                if c.get("identify") is not None:
+                    rec, c, attrs, found = self._identify(c, attrs)
+                    warnings = warnings + found
+                else:
+                    rec = self._target(c)
                 link_ops = self._associations(rec, c)
-                claims = self._unique_claims(rec, checked.attributes, c)
+                claims = self._unique_claims(rec, attrs, c, warnings)
             except _Failure as f:
                 counts["failed"] += 1
                 results.append(_result(index, "failed", None, errors=[f.error], warnings=warnings))
                 continue
-            status = self._merge(rec, checked.attributes, c, claims, link_ops)
+            status = self._merge(rec, attrs, c, claims, link_ops)
             counts[status] += 1
             touched[id(rec)] = rec
             results.append(_result(index, status, rec, warnings=warnings))
@@ -281,9 +323,13 @@ class _Batch:
         return sorted({b for a, b in self.links - self.initial_links if a in own and b not in own})
 
     def _unique_claims(
-        self, rec: _Rec, attrs: dict[str, Any], c: dict[str, Any]
+        self, rec: _Rec, attrs: dict[str, Any], c: dict[str, Any], warnings: list[dict[str, Any]]
     ) -> dict[str, str | None]:
-        """Unique attribute key → its new normalised value (None: cleared); fails on a clash."""
+        """Unique attribute key → its new normalised value (None: cleared).
+
+        A value another record holds fails the command; for an identified contact it is dropped
+        with a warning instead (its other changes still apply, and nothing is stolen).
+        """
         claims: dict[str, str | None] = {}
         if not self.unique_keys:
             return claims
@@ -299,11 +345,19 @@ class _Batch:
             if norm is not None:
                 owner = self.owners.get((unique_kind(key), norm))
                 if owner is not None and owner != rec.id:
-                    raise _Failure(
-                        "unique_violation",
-                        f"attributes.{key}",
-                        f"{key} {value!r} already belongs to {self.t.name} record {owner}",
+                    message = f"{key} {value!r} already belongs to {self.t.name} record {owner}"
+                    if c.get("identify") is None:
+                        raise _Failure("unique_violation", f"attributes.{key}", message)
+                    del attrs[key]
+                    warnings.append(
+                        {
+                            "code": "unique_violation",
+                            "field": f"attributes.{key}",
+                            "message": f"{message}; it was not applied",
+                            "suggestion": None,
+                        }
                     )
+                    continue
             claims[key] = norm
         return claims
 

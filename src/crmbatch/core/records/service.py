@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from crmbatch.core import clock
+from crmbatch.core.contacts import service as contacts
 from crmbatch.core.errors import (
     CrmError,
     FailedDependency,
@@ -242,16 +243,18 @@ def associated(
         raise CrmError("give exactly one of id, ext_id, email or sms", field="id")
     if (email or sms) and object_type != "contact":
         raise CrmError("email and sms identify contacts only (object_type=contact)", field="email")
-    if email or sms:
-        raise CrmError("contacts by email or sms are not available yet; use id", field="email")
     schema = schemas.load(conn, account_id)
     t = schema.types.get(object_type)
     if t is None:
         raise NotFound(f"Object not found for the provided object type {object_type!r}")
-    found = store.fetch(
-        conn, t.id, ids=[id] if id is not None else [], ext_ids=[ext_id] if ext_id else []
-    )
-    live = [rid for rid, _, _, archived in found if not archived]
+    if email or sms:
+        kind, value = ("EMAIL", email) if email else ("SMS", sms)
+        live = [contacts.find_id(conn, schema, kind, value)]
+    else:
+        found = store.fetch(
+            conn, t.id, ids=[id] if id is not None else [], ext_ids=[ext_id] if ext_id else []
+        )
+        live = [rid for rid, _, _, archived in found if not archived]
     if not live:
         label = f"id {id}" if id is not None else f"ext_id {ext_id!r}"
         raise NotFound(f"no {object_type} record has {label}")

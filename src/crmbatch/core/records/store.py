@@ -4,14 +4,18 @@ batch, whatever its size."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, RowMapping
 
+from crmbatch.db import bulk
+from crmbatch.db.bulk import one_of as _one_of
+from crmbatch.db.bulk import param as _param
+from crmbatch.db.bulk import rows as _rows
 from crmbatch.db.tables import associations, identifiers, record_history, records
 
 _CHUNK = 900  # stay under SQLite's bound-parameter limit in IN (...) lists
@@ -26,32 +30,6 @@ def lock_partition(conn: Connection, key: str) -> None:
     """Serialise writers of one partition (PostgreSQL; SQLite has one writer anyway)."""
     if conn.dialect.name == "postgresql":
         conn.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(key))))
-
-
-def _rows(conn: Connection, sql: str, params: dict[str, Any]) -> list[Any]:
-    return list(conn.exec_driver_sql(sql, params))
-
-
-def _one_of(
-    conn: Connection, column: str, values: Sequence[Any], sql_type: str, *, name: str = "values"
-) -> tuple[str, str, Any]:
-    """``(join, condition, parameter)`` selecting the rows whose ``column`` is in ``values``,
-    with the whole list bound as one parameter ``name``.
-
-    Each backend gets the shape its planner turns into one index probe per value, whatever the
-    table's statistics: PostgreSQL joins ``unnest(array)`` (``= ANY(array)`` degrades to a scan
-    while statistics are stale); SQLite takes ``IN (SELECT … FROM json_each(…))`` (a join against
-    ``json_each`` may put the table in the outer loop and scan it once per value).
-    """
-    if _pg(conn):
-        alias = f"k_{name}"
-        join = f" JOIN unnest(%({name})s::{sql_type}[]) AS {alias}(key) ON {column} = {alias}.key"
-        return join, "TRUE", list(values)
-    return "", f"{column} IN (SELECT value FROM json_each(:{name}))", _json(list(values))
-
-
-def _param(conn: Connection, name: str) -> str:
-    return f"%({name})s" if _pg(conn) else f":{name}"
 
 
 def fetch(
@@ -113,6 +91,11 @@ def existing_links(
     return {(a, b) for a, b in _rows(conn, sql, {"values": records_param, "others": others_param})}
 
 
+def reserve_ids(conn: Connection, n: int) -> list[int]:
+    """``n`` fresh record ids. Called under the partition's write lock."""
+    return bulk.reserve_ids(conn, "records", n)
+
+
 def count_live(conn: Connection, ids: Sequence[int]) -> int:
     """How many of ``ids`` are records that exist and are not archived."""
     join, condition, param = _one_of(conn, "r.id", sorted(set(ids)), "bigint")
@@ -120,67 +103,12 @@ def count_live(conn: Connection, ids: Sequence[int]) -> int:
     return int(_rows(conn, sql, {"values": param})[0][0])
 
 
-def reserve_ids(conn: Connection, n: int) -> list[int]:
-    """``n`` fresh record ids. Called under the partition's write lock."""
-    if n == 0:
-        return []
-    if conn.dialect.name == "postgresql":
-        rows = conn.execute(
-            sa.text(
-                "SELECT nextval(pg_get_serial_sequence('records', 'id'))"
-                " FROM generate_series(1, :n)"
-            ),
-            {"n": n},
-        )
-        return [int(r[0]) for r in rows]
-    top = conn.execute(
-        sa.text(
-            "SELECT max(coalesce((SELECT max(id) FROM records), 0),"
-            " coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'records'), 0))"
-        )
-    ).scalar_one()
-    return list(range(int(top) + 1, int(top) + 1 + n))
-
-
-def _pg(conn: Connection) -> bool:
-    return conn.dialect.name == "postgresql"
-
-
-def _ts(at: datetime) -> str:
-    """A timestamp as SQLAlchemy stores it in SQLite (naive UTC with microseconds)."""
-    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-
-
-def _json(value: Any) -> str:
-    return orjson.dumps(value).decode()
-
-
-def _bulk(
-    conn: Connection,
-    sqlite_sql: str,
-    sqlite_rows: list[tuple[Any, ...]],
-    pg_sql: str,
-    pg_rows: list[dict[str, Any]],
-    at: datetime | None = None,
-) -> None:
-    """One bulk statement: SQLite's executemany, or PostgreSQL's whole batch as one JSON value
-    (``%(rows)s``, with ``%(at)s`` the timestamp).
-
-    The hot writes bypass SQLAlchemy's per-row parameter processing, which costs as much as the
-    database itself here (see PERFORMANCE.md and benchmarks/upsert.py).
-    """
-    if _pg(conn):
-        conn.exec_driver_sql(pg_sql, {"rows": _json(pg_rows), "at": at})
-    else:
-        conn.exec_driver_sql(sqlite_sql, sqlite_rows)
-
-
 def insert_records(conn: Connection, rows: list[dict[str, Any]], at: datetime) -> None:
     """Each row: ``id``, ``account_id``, ``object_type_id``, ``ext_id``, ``attributes``."""
     if not rows:
         return
-    ts = _ts(at)
-    _bulk(
+    ts = bulk.timestamp(at)
+    bulk.write(
         conn,
         "INSERT INTO records (id, account_id, object_type_id, ext_id, attributes, created_at,"
         " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -190,7 +118,7 @@ def insert_records(conn: Connection, rows: list[dict[str, Any]], at: datetime) -
                 r["account_id"],
                 r["object_type_id"],
                 r["ext_id"],
-                _json(r["attributes"]),
+                bulk.to_json(r["attributes"]),
                 ts,
                 ts,
             )
@@ -209,7 +137,7 @@ def release_ext_ids(conn: Connection, ids: Sequence[int]) -> None:
     """Clear the ext_id of these records (before the batch gives them their new ones)."""
     if not ids:
         return
-    if _pg(conn):
+    if bulk.is_pg(conn):
         sql = (
             "UPDATE records SET ext_id = NULL FROM unnest(%(values)s::bigint[]) AS k(key)"
             " WHERE records.id = k.key"
@@ -224,12 +152,12 @@ def update_records(conn: Connection, rows: list[dict[str, Any]], at: datetime) -
     """Each row: ``id``, ``attributes``, ``ext_id``; un-archives the record."""
     if not rows:
         return
-    ts = _ts(at)
-    _bulk(
+    ts = bulk.timestamp(at)
+    bulk.write(
         conn,
         "UPDATE records SET attributes = ?, ext_id = ?, updated_at = ?, archived_at = NULL"
         " WHERE id = ?",
-        [(_json(r["attributes"]), r["ext_id"], ts, r["id"]) for r in rows],
+        [(bulk.to_json(r["attributes"]), r["ext_id"], ts, r["id"]) for r in rows],
         "UPDATE records AS r SET attributes = t.attributes, ext_id = t.ext_id,"
         " updated_at = %(at)s, archived_at = NULL"
         " FROM jsonb_to_recordset(%(rows)s::jsonb) AS t(id bigint, attributes jsonb, ext_id text)"
@@ -254,7 +182,7 @@ def delete_identifiers(conn: Connection, type_id: int, pairs: list[tuple[str, st
 def insert_identifiers(conn: Connection, rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
-    _bulk(
+    bulk.write(
         conn,
         "INSERT INTO identifiers (object_type_id, kind, value, record_id, account_id)"
         " VALUES (?, ?, ?, ?, ?)",
@@ -275,12 +203,15 @@ def insert_history(conn: Connection, rows: list[dict[str, Any]], at: datetime) -
     """Each row: ``account_id``, ``record_id``, ``process_id``, ``changes``."""
     if not rows:
         return
-    ts = _ts(at)
-    _bulk(
+    ts = bulk.timestamp(at)
+    bulk.write(
         conn,
         "INSERT INTO record_history (account_id, record_id, process_id, changed_at, changes)"
         " VALUES (?, ?, ?, ?, ?)",
-        [(r["account_id"], r["record_id"], r["process_id"], ts, _json(r["changes"])) for r in rows],
+        [
+            (r["account_id"], r["record_id"], r["process_id"], ts, bulk.to_json(r["changes"]))
+            for r in rows
+        ],
         "INSERT INTO record_history (account_id, record_id, process_id, changed_at, changes)"
         " SELECT t.account_id, t.record_id, t.process_id, %(at)s, t.changes"
         " FROM jsonb_to_recordset(%(rows)s::jsonb) AS t(account_id bigint, record_id bigint,"
@@ -414,4 +345,25 @@ def linked_page(
             .limit(limit)
             .offset(offset)
         ).all()
+    )
+
+
+def get(conn: Connection, type_id: int, record_id: int) -> RowMapping | None:
+    """One live record with its timestamps."""
+    return (
+        conn.execute(
+            sa.select(
+                records.c.id,
+                records.c.ext_id,
+                records.c.attributes,
+                records.c.created_at,
+                records.c.updated_at,
+            ).where(
+                records.c.object_type_id == type_id,
+                records.c.id == record_id,
+                records.c.archived_at.is_(None),
+            )
+        )
+        .mappings()
+        .first()
     )

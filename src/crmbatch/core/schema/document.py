@@ -9,6 +9,7 @@ from crmbatch.core.errors import InvalidInput
 from crmbatch.core.schema.model import (
     ATTRIBUTE_KEY,
     ATTRIBUTE_TYPES,
+    BUILTIN_ATTRIBUTES,
     MAX_ATTRIBUTES,
     OPTION_KEY,
     OPTION_TYPES,
@@ -136,7 +137,13 @@ def parse_document(doc: Any) -> dict[str, TypeSpec]:
                 (f"{where}.attributes", f"at most {MAX_ATTRIBUTES} attributes per object type")
             )
         attrs: dict[str, AttributeSpec] = {}
+        builtin = {a.key for a in BUILTIN_ATTRIBUTES.get(name, ())}
         for key, raw_attr in raw_attrs.items():
+            if key in builtin:
+                problems.append(
+                    (f"{where}.attributes.{key}", f"{key} is built into {name}; leave it out")
+                )
+                continue
             attr_spec = _attribute(key, raw_attr, f"{where}.attributes.{key}", problems)
             if attr_spec is not None:
                 attrs[attr_spec.key] = attr_spec
@@ -177,6 +184,8 @@ def export_document(schema: AccountSchema) -> dict[str, Any]:
         t = schema.types[name]
         attrs: dict[str, Any] = {}
         for a in t.attributes.values():
+            if a.builtin:
+                continue
             entry: dict[str, Any] = {"id": a.id, "type": a.type, "label": a.label}
             if a.unique:
                 entry["unique"] = True

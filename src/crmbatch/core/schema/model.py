@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import uuid
 from dataclasses import dataclass, field
 
 ATTRIBUTE_TYPES = (
@@ -46,11 +47,35 @@ class Attribute:
     type: str
     unique: bool = False
     options: tuple[Option, ...] = ()
+    #: part of a system type in every account: not in the schema document, not removable
+    builtin: bool = False
     #: derived from ``options``, kept for the hot path
     option_keys: frozenset[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "option_keys", frozenset(o.key for o in self.options))
+
+
+#: a contact's channels: unique in the account, each usable to identify the contact. The names
+#: are Brevo's contact attribute names; ``EXT_ID`` is the record's ``ext_id``.
+CONTACT_CHANNELS = ("EMAIL", "SMS", "WHATSAPP", "LANDLINE_NUMBER")
+_BUILTIN_NAMESPACE = uuid.UUID("5f0b8a4e-3c1d-4d2a-9c59-3f8e0c1b7a10")
+
+
+def _builtin(type_name: str, key: str, label: str, kind: str) -> Attribute:
+    """A built-in attribute; its id is the same in every account (MainBrainer's propertyId)."""
+    ident = str(uuid.uuid5(_BUILTIN_NAMESPACE, f"{type_name}.{key}"))
+    return Attribute(id=ident, key=key, label=label, type=kind, unique=True, builtin=True)
+
+
+BUILTIN_ATTRIBUTES: dict[str, tuple[Attribute, ...]] = {
+    "contact": (
+        _builtin("contact", "EMAIL", "Email", "email"),
+        _builtin("contact", "SMS", "SMS", "phone"),
+        _builtin("contact", "WHATSAPP", "WhatsApp", "phone"),
+        _builtin("contact", "LANDLINE_NUMBER", "Landline number", "phone"),
+    )
+}
 
 
 @dataclass

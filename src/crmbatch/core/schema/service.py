@@ -80,7 +80,7 @@ def apply(
             old_attrs: dict[str, Any] = {}
         else:
             type_id = current.id
-            old_attrs = dict(current.attributes)
+            old_attrs = {k: a for k, a in current.attributes.items() if not a.builtin}
             if (current.label, current.primary_attribute) != (spec.label, spec.primary_attribute):
                 store.update_type(
                     conn, type_id, at, label=spec.label, primary_attribute=spec.primary_attribute

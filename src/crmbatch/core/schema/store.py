@@ -9,7 +9,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from crmbatch.core.schema.model import AccountSchema, Attribute, ObjectType, Option
+from crmbatch.core.schema.model import (
+    BUILTIN_ATTRIBUTES,
+    AccountSchema,
+    Attribute,
+    ObjectType,
+    Option,
+)
 from crmbatch.db.tables import association_defs, attributes, identifiers, object_types, records
 
 
@@ -26,6 +32,8 @@ def load(conn: Connection, account_id: int) -> AccountSchema:
             primary_attribute=row["primary_attribute"],
             is_system=row["is_system"],
         )
+        if t.is_system:
+            t.attributes.update({a.key: a for a in BUILTIN_ATTRIBUTES.get(t.name, ())})
         schema.types[t.name] = t
         by_id[t.id] = t
     for row in conn.execute(

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
+from pydantic import Field
 
 from crmbatch import metrics
+from crmbatch.core.contacts import service as contacts
+from crmbatch.core.errors import CrmError, OutOfRange
+from crmbatch.core.events import service as events
 from crmbatch.core.processes import service as processes
 from crmbatch.core.records import service as records
 from crmbatch.dialects.brevo import translate, wire
@@ -34,6 +38,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         413: "Body over the limit",
         415: "The body is not sent as JSON",
         424: "The object type has no primary attribute",
+        # 207 and 400 of /events/batch have their own bodies, declared on the route
     }.items()
 }
 
@@ -204,3 +209,136 @@ def get_processes(
             conn, account.id, limit=limit, offset=offset, descending=sort == "desc"
         )
     return {"count": count, "processes": [translate.process_out(r) for r in rows]}
+
+
+# ---- events and contacts -----------------------------------------------------------------
+
+EVENTS_BODY_LIMIT = 512 * 1024
+BATCH_MESSAGE = "Batch accepted. Valid events have been added to the processing queue."
+
+
+def _accept_events(request: Request, db: Any, account: Any, raw: bytes, data: Any) -> Any:
+    def accept() -> events.EventsAccepted:
+        with db.write() as conn:
+            return events.accept_events(
+                conn,
+                account.id,
+                data,
+                dialect="brevo",
+                identity_fields=translate.IDENTITY_FIELDS,
+                idempotency_key=request.headers.get("idempotency-key"),
+                digest=_digest(request, raw),
+            )
+
+    return accept
+
+
+def _queued(request: Request, result: events.EventsAccepted) -> None:
+    if result.accepted is not None and not result.accepted.replayed:
+        metrics.BATCHES_ACCEPTED.labels(events.KIND_EVENTS).inc()
+        request.app.state.wake_worker()
+
+
+@router.post(
+    "/events",
+    status_code=204,
+    response_class=Response,
+    summary="Track one event of a contact (applied asynchronously)",
+    openapi_extra=json_body(wire.Event),
+)
+async def create_event(request: Request, db: DB, account: CurrentAccount) -> Response:
+    raw = await read_body(request)
+    data = [translate.event_in(load_json(raw))]
+    result = await run_sync(_accept_events(request, db, account, raw, data))
+    if result.refused:
+        raise CrmError(translate.problems_text(result.refused[0][1]), field="event")
+    _queued(request, result)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/events/batch",
+    status_code=202,
+    response_model=wire.EventsBatchAccepted,
+    responses={
+        207: {"model": wire.EventsBatchAccepted, "description": "Some events were refused"},
+        400: {"model": wire.EventsBatchRejected | wire.ErrorModel, "description": "All refused"},
+    },
+    summary="Track up to 200 events (applied asynchronously)",
+    openapi_extra=json_body(wire.EventsBatch),
+)
+async def create_batch_events(request: Request, db: DB, account: CurrentAccount) -> Any:
+    raw = await read_body(request)
+    if len(raw) > EVENTS_BODY_LIMIT:
+        raise OutOfRange(
+            f"the request body is over {EVENTS_BODY_LIMIT // 1024} KB; send fewer events",
+            field="body",
+        )
+    data = translate.events_in(load_json(raw))
+    result = await run_sync(_accept_events(request, db, account, raw, data))
+    _queued(request, result)
+    body: dict[str, Any] = {"message": BATCH_MESSAGE, "count": result.count}
+    if result.accepted is not None:
+        body["processId"] = result.accepted.process_id
+    if not result.refused:
+        return JSONResponse(body, status_code=202)
+    report = {
+        "status": "partial_success" if result.accepted else "failed",
+        "total_events": result.total,
+        "successful_events": result.count,
+        "failed_events": len(result.refused),
+        "errors": translate.event_errors(result.refused),
+    }
+    if result.accepted is None:
+        return JSONResponse(report, status_code=400)
+    return JSONResponse({**body, **report}, status_code=207)
+
+
+EventName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,255}$")]
+TypeName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
+
+
+@router.get("/events", response_model=wire.EventsPage, summary="Events, newest first")
+def get_events(
+    db: DB,
+    account: CurrentAccount,
+    contact_id: Annotated[list[Annotated[int, Field(ge=1, le=MAX_INT64)]] | None, Query()] = None,
+    event_name: Annotated[list[EventName] | None, Query()] = None,
+    object_type: Annotated[list[TypeName] | None, Query()] = None,
+    startDate: Annotated[str | None, Query(max_length=40)] = None,
+    endDate: Annotated[str | None, Query(max_length=40)] = None,
+    limit: Annotated[int, Query(ge=1, le=events.MAX_LIMIT)] = 100,
+    offset: Annotated[int, Query(ge=0, le=MAX_INT64)] = 0,
+) -> Any:
+    with db.read() as conn:
+        count, items = events.page(
+            conn,
+            account.id,
+            contact_ids=contact_id or [],
+            names=event_name or [],
+            object_types=object_type or [],
+            start=startDate,
+            end=endDate,
+            limit=limit,
+            offset=offset,
+        )
+    return FastJSON({"events": [translate.event_out(e) for e in items], "count": count})
+
+
+ContactIdentifierType = Literal[
+    "email_id", "contact_id", "ext_id", "phone_id", "whatsapp_id", "landline_number_id"
+]
+
+
+@router.get(
+    "/contacts/{identifier}", response_model=wire.Contact, summary="A contact, by any identifier"
+)
+def get_contact(
+    identifier: Annotated[str, Path(min_length=1, max_length=255)],
+    db: DB,
+    account: CurrentAccount,
+    identifierType: Annotated[ContactIdentifierType | None, Query()] = None,
+) -> Any:
+    kind, value = translate.contact_identifier(identifier, identifierType)
+    with db.read() as conn:
+        return translate.contact_out(contacts.get(conn, account.id, kind, value))

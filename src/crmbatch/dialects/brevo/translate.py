@@ -167,3 +167,109 @@ def process_out(row: Any) -> dict[str, Any]:
         "status": row["status"],
         "info": {"results_url": f"/v1/processes/{row['id']}"},
     }
+
+
+#: the engine's identifier kinds, as Brevo's events name them
+EVENT_IDENTIFIERS = {
+    "id": "contact_id",
+    "EMAIL": "email_id",
+    "ext_id": "ext_id",
+    "SMS": "phone_id",
+    "WHATSAPP": "whatsapp_id",
+    "LANDLINE_NUMBER": "landline_number_id",
+}
+IDENTITY_FIELDS = {kind: f"identifiers.{name}" for kind, name in EVENT_IDENTIFIERS.items()}
+#: ``identifierType`` of ``GET /v3/contacts/{identifier}`` → identifier kind
+CONTACT_IDENTIFIER_TYPES = {name: kind for kind, name in EVENT_IDENTIFIERS.items()}
+
+
+def event_in(raw: Any) -> dict[str, Any]:
+    """One event of a request, in the engine's terms; the engine judges every value."""
+    if not isinstance(raw, dict):
+        return {"name": None, "identity": None}
+    ids = raw.get("identifiers")
+    identity: Any = ids
+    if isinstance(ids, dict):
+        identity = {kind: ids.get(name) for kind, name in EVENT_IDENTIFIERS.items()}
+    return {
+        "name": raw.get("event_name"),
+        "date": raw.get("event_date"),
+        "identity": identity,
+        "properties": raw.get("event_properties"),
+        "contact_properties": raw.get("contact_properties"),
+        "object": raw.get("object"),
+    }
+
+
+def events_in(data: Any) -> list[dict[str, Any]]:
+    if not isinstance(data, dict) or not isinstance(data.get("events"), list):
+        raise CrmError("the body must be an object with an 'events' array", field="events")
+    return [event_in(e) for e in data["events"]]
+
+
+def problems_text(problems: list[tuple[str, str]]) -> str:
+    return "; ".join(f"{f}: {m}" if f else m for f, m in problems)
+
+
+def event_errors(refused: list[tuple[int, list[tuple[str, str]]]]) -> list[dict[str, Any]]:
+    """Brevo's ``errors``: one entry per distinct message, with the indices it applies to."""
+    groups: dict[str, list[int]] = {}
+    for index, problems in refused:
+        groups.setdefault(problems_text(problems), []).append(index)
+    return [{"eventIndex": indices, "message": message} for message, indices in groups.items()]
+
+
+def event_out(e: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "contact_id": e["contact_id"],
+        "event_date": clock.iso(e["event_date"]),
+        "event_name": e["name"],
+        "object_type": e["object_type"],
+        "object_id": e["object_record_id"],
+        "event_properties": e["properties"] or {},
+        "contact_properties": e["contact_properties"] or {},
+    }
+
+
+def contact_identifier(identifier: str, identifier_type: str | None) -> tuple[str, str]:
+    """(kind, value) for ``GET /v3/contacts/{identifier}``; without a type, an email, an id or
+    an SMS number (``+`` first) is recognised."""
+    if identifier_type is not None:
+        return CONTACT_IDENTIFIER_TYPES[identifier_type], identifier
+    if "@" in identifier:
+        return "EMAIL", identifier
+    if identifier.isdigit():
+        return "id", identifier
+    if identifier.startswith("+"):
+        return "SMS", identifier
+    raise CrmError(
+        f"cannot tell what {identifier!r} is; add identifierType "
+        f"({', '.join(CONTACT_IDENTIFIER_TYPES)})",
+        field="identifierType",
+    )
+
+
+def contact_out(c: dict[str, Any]) -> dict[str, Any]:
+    channels = c["channels"]
+    attributes = dict(c["attributes"])
+    for key in ("SMS", "WHATSAPP", "LANDLINE_NUMBER"):
+        if channels.get(key) is not None:
+            attributes[key] = channels[key]
+    if c["ext_id"] is not None:
+        attributes["EXT_ID"] = c["ext_id"]
+    out: dict[str, Any] = {"id": c["id"]}
+    if channels.get("EMAIL") is not None:
+        out["email"] = channels["EMAIL"]
+    if c["ext_id"] is not None:
+        out["ext_id"] = c["ext_id"]
+    out.update(
+        emailBlacklisted=False,
+        smsBlacklisted=False,
+        whatsappBlacklisted=False,
+        createdAt=c["created_at"],
+        modifiedAt=c["updated_at"],
+        attributes=attributes,
+        listIds=c["list_ids"],
+        statistics={},
+    )
+    return out

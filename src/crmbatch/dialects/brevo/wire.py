@@ -130,3 +130,95 @@ class Process(BaseModel):
 class ProcessList(BaseModel):
     count: int
     processes: list[Process]
+
+
+# ---- events and contacts -----------------------------------------------------------------
+
+EventValue = str | int | float | bool | dict[str, Any] | list[Any]
+
+
+class EventIdentifiers(BaseModel):
+    contact_id: int | None = Field(None, description="wins over every other identifier")
+    email_id: str | None = None
+    ext_id: str | None = None
+    phone_id: str | None = Field(None, description="SMS number, country code first")
+    whatsapp_id: str | None = None
+    landline_number_id: str | None = None
+
+
+class EventObjectIdentifiers(BaseModel):
+    id: str | None = Field(None, description="the record's id, as a string")
+    ext_id: str | None = None
+
+
+class EventObject(BaseModel):
+    type: str | None = Field(None, examples=["vehicle"])
+    identifiers: EventObjectIdentifiers | None = None
+
+
+class Event(BaseModel):
+    event_name: str = Field(examples=["order_created"], description="[A-Za-z0-9_-], ≤ 255")
+    identifiers: EventIdentifiers
+    event_date: str | None = Field(None, examples=["2024-01-24T17:39:57+01:00"])
+    event_properties: dict[str, EventValue] | None = Field(None, description="at most 50 KB")
+    contact_properties: dict[str, str | int | float | bool] | None = Field(
+        None, examples=[{"FIRSTNAME": "Jane", "AGE": 37}]
+    )
+    object: EventObject | None = None
+
+
+class EventsBatch(BaseModel):
+    events: list[Event] = Field(description="1 to 200 events; the body at most 512 KB")
+
+
+class EventErrorGroup(BaseModel):
+    eventIndex: list[int]
+    message: str
+
+
+class EventsBatchAccepted(BaseModel):
+    message: str
+    count: int = Field(description="events queued")
+    processId: int | None = Field(None, description="crmbatch: the process applying them")
+    status: str | None = None
+    total_events: int | None = None
+    successful_events: int | None = None
+    failed_events: int | None = None
+    errors: list[EventErrorGroup] | None = None
+
+
+class EventsBatchRejected(BaseModel):
+    status: str
+    total_events: int
+    successful_events: int
+    failed_events: int
+    errors: list[EventErrorGroup]
+
+
+class EventOut(BaseModel):
+    contact_id: int
+    event_date: str
+    event_name: str
+    object_type: str | None = None
+    object_id: int | None = Field(None, description="crmbatch: the record the event points at")
+    event_properties: dict[str, Any]
+    contact_properties: dict[str, Any]
+
+
+class EventsPage(BaseModel):
+    events: list[EventOut]
+    count: int
+
+
+class Contact(BaseModel):
+    id: int
+    email: str | None = None
+    ext_id: str | None = None
+    emailBlacklisted: bool
+    smsBlacklisted: bool
+    whatsappBlacklisted: bool
+    createdAt: str
+    modifiedAt: str
+    attributes: dict[str, Any]
+    listIds: list[int]
+    statistics: dict[str, Any]

@@ -1,4 +1,4 @@
-"""Native routes: /healthz, /metrics, /v1/schema, /v1/processes/{id}."""
+"""Native routes: /healthz, /metrics, /v1/schema, /v1/processes/{id}, /v1/contacts/{id}."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse, Response
 
 from crmbatch import metrics
+from crmbatch.core import clock
+from crmbatch.core.contacts import service as contacts
 from crmbatch.core.errors import CrmError
 from crmbatch.core.processes import service as processes
 from crmbatch.core.schema import service as schemas
@@ -123,3 +125,35 @@ def get_process(
 ) -> Any:
     with db.read() as conn:
         return FastJSON(processes.full(conn, account.id, process_id))
+
+
+@v1.get(
+    "/contacts/{contact_id}",
+    response_model=wire.Contact,
+    summary="A contact with its identifiers, attributes, lists and latest events",
+)
+def get_contact(
+    contact_id: Annotated[int, Path(ge=1, le=MAX_INT64)], db: DB, account: CurrentAccount
+) -> Any:
+    with db.read() as conn:
+        c = contacts.get(conn, account.id, "id", contact_id, recent_events=10)
+    return {
+        "id": c["id"],
+        "ext_id": c["ext_id"],
+        "identifiers": c["channels"],
+        "attributes": c["attributes"],
+        "list_ids": c["list_ids"],
+        "created_at": c["created_at"],
+        "updated_at": c["updated_at"],
+        "events": [
+            {
+                "id": e["id"],
+                "name": e["name"],
+                "event_date": clock.iso(e["event_date"]),
+                "properties": e["properties"] or {},
+                "object_type": e["object_type"],
+                "object_id": e["object_record_id"],
+            }
+            for e in c["events"]
+        ],
+    }

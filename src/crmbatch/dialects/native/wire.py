@@ -29,13 +29,29 @@ class Problem(BaseModel):
     suggestion: str | None = None
 
 
+class ContactRef(BaseModel):
+    id: int
+    status: str = Field(
+        description="what the event did to its contact: created, updated, unchanged"
+    )
+
+
+class ObjectRef(BaseModel):
+    type: Any
+    id: int | None
+    linked: bool
+    reason: str | None = Field(None, description="why the object was ignored")
+
+
 class RecordResult(BaseModel):
     index: int
     status: str = Field(description="created, updated, unchanged, deleted, failed or skipped")
-    id: int | None = None
+    id: int | None = Field(None, description="the record's id (the event's, for events)")
     ext_id: str | None = None
     errors: list[Problem]
     warnings: list[Problem]
+    contact: ContactRef | None = Field(None, description="events: the contact resolved to")
+    object: ObjectRef | None = Field(None, description="events: the record pointed at")
 
 
 class Counts(BaseModel):
@@ -61,3 +77,25 @@ class ProcessFull(BaseModel):
     error: str | None
     counts: Counts
     results: list[RecordResult]
+
+
+class ContactEvent(BaseModel):
+    id: int
+    name: str
+    event_date: str
+    properties: dict[str, Any]
+    object_type: str | None
+    object_id: int | None
+
+
+class Contact(BaseModel):
+    id: int
+    ext_id: str | None
+    identifiers: dict[str, str | None] = Field(
+        description="EMAIL, SMS, WHATSAPP, LANDLINE_NUMBER (each unique in the account)"
+    )
+    attributes: dict[str, Any]
+    list_ids: list[int]
+    created_at: str
+    updated_at: str
+    events: list[ContactEvent] = Field(description="the 10 most recent, newest first")

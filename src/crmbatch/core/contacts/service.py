@@ -1,0 +1,84 @@
+"""Read contacts: find one by any of its identifiers, show it with its recent events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from crmbatch.core import clock
+from crmbatch.core.contacts.identity import KINDS
+from crmbatch.core.errors import CrmError, NotFound
+from crmbatch.core.events import service as events
+from crmbatch.core.records import store as records_store
+from crmbatch.core.schema import service as schemas
+from crmbatch.core.schema.model import CONTACT_CHANNELS, AccountSchema
+from crmbatch.core.values import ValueProblem, email, identifier_value, phone
+
+CONTACT = "contact"
+
+
+def normalise(kind: str, value: Any) -> Any:
+    """An identifier as the engine stores it; raises :class:`CrmError` when it cannot be one."""
+    try:
+        if kind == "id":
+            if isinstance(value, str) and value.isdigit() and len(value) <= 18:
+                return int(value)
+            if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+                return value
+            raise ValueProblem(f"expected a contact id, got {value!r}")
+        if kind == "EMAIL":
+            return email(value)
+        if kind == "ext_id":
+            if isinstance(value, str) and 0 < len(value) <= 255:
+                return value
+            raise ValueProblem(f"expected an ext_id of 1 to 255 characters, got {value!r}")
+        if kind in CONTACT_CHANNELS:
+            return phone(value)
+    except ValueProblem as e:
+        raise CrmError(str(e), field="identifier") from None
+    raise CrmError(f"unknown identifier type {kind!r}; use one of {', '.join(KINDS)}")
+
+
+def find_id(conn: Connection, schema: AccountSchema, kind: str, value: Any) -> int:
+    """The id of the live contact that ``kind`` = ``value`` names, or :class:`NotFound`."""
+    t = schema.types[CONTACT]
+    value = normalise(kind, value)
+    rid: int | None
+    if kind == "id":
+        rid = value
+    elif kind == "ext_id":
+        found = records_store.fetch(conn, t.id, ext_ids=[value])
+        rid = found[0][0] if found else None
+    else:
+        pairs = records_store.lookup_identifiers(
+            conn, t.id, [(schemas.unique_kind(kind), identifier_value(value))]
+        )
+        rid = next(iter(pairs.values()), None)
+    if rid is None or records_store.get(conn, t.id, rid) is None:
+        raise NotFound("Contact does not exist", field="identifier")
+    return rid
+
+
+def get(
+    conn: Connection, account_id: int, kind: str, value: Any, *, recent_events: int = 0
+) -> dict[str, Any]:
+    """A contact: id, ext_id, channels, attributes, lists, timestamps (and its latest events)."""
+    schema = schemas.load(conn, account_id)
+    t = schema.types[CONTACT]
+    rid = find_id(conn, schema, kind, value)
+    row = records_store.get(conn, t.id, rid)
+    assert row is not None
+    attrs = dict(row.attributes)
+    contact: dict[str, Any] = {
+        "id": row.id,
+        "ext_id": row.ext_id,
+        "channels": {key: attrs.pop(key, None) for key in CONTACT_CHANNELS},
+        "attributes": attrs,
+        "list_ids": [],
+        "created_at": clock.iso(row.created_at),
+        "updated_at": clock.iso(row.updated_at),
+    }
+    if recent_events:
+        contact["events"] = events.latest_for_contact(conn, account_id, rid, recent_events)
+    return contact

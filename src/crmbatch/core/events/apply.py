@@ -1,0 +1,203 @@
+"""Apply a batch of events in one transaction: resolve (and create or update) their contacts
+through the records engine, find the records they point at, insert the events.
+
+The contacts part is an ordinary contact upsert whose commands identify their contact (see
+:mod:`crmbatch.core.contacts.identity`), so it is planned on a snapshot like any record batch and
+shares its rules: order, merge, history, unique channels. The events themselves cost one read per
+object type they name and one insert.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from crmbatch.core.events import store
+from crmbatch.core.processes.service import new_counts
+from crmbatch.core.records import apply as records_apply
+from crmbatch.core.records import store as records_store
+from crmbatch.core.schema.model import AccountSchema
+
+CONTACT = "contact"
+
+
+def contact_commands(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    """One identify-command per event: find or create its contact, set its properties."""
+    return [
+        {
+            "identify": e["identity"],
+            "attributes": e["contact_properties"],
+            "warnings": e["warnings"],
+        }
+        for e in payload["events"]
+    ]
+
+
+def plan(conn: Connection, schema: AccountSchema, payload: dict[str, Any]) -> records_apply.Plan:
+    """The contacts part, worked out on a snapshot (see :func:`records_apply.plan_upsert`)."""
+    t = schema.types[CONTACT]
+    return records_apply.plan_upsert(
+        conn,
+        schema,
+        t,
+        contact_commands(payload),
+        prechecked=payload.get("fingerprint") == t.fingerprint(),
+    )
+
+
+def apply(
+    conn: Connection,
+    schema: AccountSchema,
+    payload: dict[str, Any],
+    *,
+    prepared: records_apply.Plan | None,
+    process_id: int,
+    at: datetime,
+) -> records_apply.Outcome:
+    """Write the contacts (the prepared plan when still valid) and the events."""
+    contacts: records_apply.Outcome | None = None
+    if prepared is not None:
+        contacts = records_apply.write_upsert(conn, schema, prepared, process_id=process_id, at=at)
+    if contacts is None:
+        t = schema.types[CONTACT]
+        contacts = records_apply.apply_upsert(
+            conn,
+            schema,
+            t,
+            contact_commands(payload),
+            process_id=process_id,
+            at=at,
+            prechecked=payload.get("fingerprint") == t.fingerprint(),
+        )
+    return _record_events(conn, schema, payload, contacts, process_id=process_id, at=at)
+
+
+def _find_objects(
+    conn: Connection, schema: AccountSchema, wanted: list[dict[str, Any] | None]
+) -> list[dict[str, Any] | None]:
+    """For each event's ``object``: where it points (``linked``) or why it was ignored."""
+    asked: dict[str, tuple[set[int], set[str]]] = {}
+    for obj in wanted:
+        if obj is None:
+            continue
+        t = schema.types.get(obj["type"]) if isinstance(obj["type"], str) else None
+        if t is None or t.is_system:
+            continue
+        ids, exts = asked.setdefault(t.name, (set(), set()))
+        rid = _record_id(obj["id"])
+        if rid is not None:
+            ids.add(rid)
+        elif isinstance(obj["ext_id"], str):
+            exts.add(obj["ext_id"])
+    found: dict[str, tuple[set[int], dict[str, int]]] = {}
+    for name, (ids, exts) in asked.items():
+        rows = records_store.fetch(
+            conn, schema.types[name].id, ids=sorted(ids), ext_ids=sorted(exts)
+        )
+        live = [(rid, ext) for rid, ext, _, archived in rows if not archived]
+        found[name] = ({rid for rid, _ in live}, {ext: rid for rid, ext in live if ext})
+    out: list[dict[str, Any] | None] = []
+    for obj in wanted:
+        if obj is None:
+            out.append(None)
+            continue
+        name = obj["type"]
+        if name not in found:
+            reason = f"no custom object type {name!r} in this account"
+            out.append({"type": name, "id": None, "linked": False, "reason": reason})
+            continue
+        ids, by_ext = found[name]
+        rid = _record_id(obj["id"])
+        if rid is not None:
+            hit = rid if rid in ids else None
+            label = f"id {obj['id']!r}"
+        elif isinstance(obj["ext_id"], str):
+            hit = by_ext.get(obj["ext_id"])
+            label = f"ext_id {obj['ext_id']!r}"
+        else:
+            hit, label = None, "no identifier"
+        if hit is None:
+            reason = f"no {name} record has {label}"
+            out.append({"type": name, "id": None, "linked": False, "reason": reason})
+        else:
+            out.append({"type": name, "id": hit, "linked": True, "reason": None})
+    return out
+
+
+def _record_id(value: Any) -> int | None:
+    """Brevo sends the object's id as a string of digits."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if 0 < value < 2**63 else None
+    if isinstance(value, str) and value.isdigit() and len(value) <= 18:
+        return int(value)
+    return None
+
+
+def _record_events(
+    conn: Connection,
+    schema: AccountSchema,
+    payload: dict[str, Any],
+    contacts: records_apply.Outcome,
+    *,
+    process_id: int,
+    at: datetime,
+) -> records_apply.Outcome:
+    events = payload["events"]
+    objects = _find_objects(conn, schema, [e["object"] for e in events])
+    stored = [i for i, r in enumerate(contacts.results) if r["status"] != "failed"]
+    ids = store.reserve_ids(conn, len(stored))
+    event_id = dict(zip(stored, ids, strict=True))
+    rows = []
+    results = []
+    counts = new_counts(len(events))
+    for i, (e, contact, obj) in enumerate(zip(events, contacts.results, objects, strict=True)):
+        warnings = list(contact["warnings"])
+        if obj is not None and not obj["linked"]:
+            warnings.append(
+                {
+                    "code": "object_ignored",
+                    "field": "object",
+                    "message": f"{obj['reason']}; the event was kept without it",
+                    "suggestion": None,
+                }
+            )
+        result: dict[str, Any] = {
+            "index": e["index"],
+            "status": "failed",
+            "id": None,
+            "ext_id": None,
+            "errors": contact["errors"],
+            "warnings": warnings,
+            "contact": None,
+            "object": obj,
+        }
+        results.append(result)
+        if contact["status"] == "failed":
+            counts["failed"] += 1
+            continue
+        counts["created"] += 1
+        result.update(
+            status="created",
+            id=event_id[i],
+            contact={"id": contact["id"], "status": contact["status"]},
+        )
+        rows.append(
+            {
+                "id": event_id[i],
+                "account_id": schema.account_id,
+                "contact_id": contact["id"],
+                "name": e["name"],
+                "event_date": e["date"],
+                "properties": e["properties"],
+                "contact_properties": e["contact_properties"] or None,
+                "object_type": obj["type"] if obj and obj["linked"] else None,
+                "object_record_id": obj["id"] if obj and obj["linked"] else None,
+                "process_id": process_id,
+            }
+        )
+    store.insert(conn, rows, at)
+    return records_apply.Outcome(counts, results)

@@ -1,0 +1,98 @@
+"""The shapes of SQL that keep a batch at a constant number of statements on both backends.
+
+Every store module builds its hot statements from these: a whole list of keys bound as one
+parameter, a whole batch of rows written by one statement, ids reserved for a batch in one go.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+
+def is_pg(conn: Connection) -> bool:
+    return conn.dialect.name == "postgresql"
+
+
+def rows(conn: Connection, sql: str, params: dict[str, Any]) -> list[Any]:
+    return list(conn.exec_driver_sql(sql, params))
+
+
+def one_of(
+    conn: Connection, column: str, values: Sequence[Any], sql_type: str, *, name: str = "values"
+) -> tuple[str, str, Any]:
+    """``(join, condition, parameter)`` selecting the rows whose ``column`` is in ``values``,
+    with the whole list bound as one parameter ``name``.
+
+    Each backend gets the shape its planner turns into one index probe per value, whatever the
+    table's statistics: PostgreSQL joins ``unnest(array)`` (``= ANY(array)`` degrades to a scan
+    while statistics are stale); SQLite takes ``IN (SELECT … FROM json_each(…))`` (a join against
+    ``json_each`` may put the table in the outer loop and scan it once per value).
+    """
+    if is_pg(conn):
+        alias = f"k_{name}"
+        join = f" JOIN unnest(%({name})s::{sql_type}[]) AS {alias}(key) ON {column} = {alias}.key"
+        return join, "TRUE", list(values)
+    return "", f"{column} IN (SELECT value FROM json_each(:{name}))", to_json(list(values))
+
+
+def param(conn: Connection, name: str) -> str:
+    """A named parameter in the driver's own style (for ``exec_driver_sql``)."""
+    return f"%({name})s" if is_pg(conn) else f":{name}"
+
+
+def reserve_ids(conn: Connection, table: str, n: int) -> list[int]:
+    """``n`` fresh ids of ``table`` (an autoincrement ``id``). Called by the table's one writer:
+    SQLite has a single writer; PostgreSQL draws from the sequence, which is safe for many."""
+    if n == 0:
+        return []
+    if is_pg(conn):
+        result = conn.execute(
+            sa.text(
+                f"SELECT nextval(pg_get_serial_sequence('{table}', 'id'))"
+                " FROM generate_series(1, :n)"
+            ),
+            {"n": n},
+        )
+        return [int(r[0]) for r in result]
+    top = conn.execute(
+        sa.text(
+            f"SELECT max(coalesce((SELECT max(id) FROM {table}), 0),"
+            f" coalesce((SELECT seq FROM sqlite_sequence WHERE name = '{table}'), 0))"
+        )
+    ).scalar_one()
+    return list(range(int(top) + 1, int(top) + 1 + n))
+
+
+def timestamp(at: datetime) -> str:
+    """A timestamp as SQLAlchemy stores it in SQLite (naive UTC with microseconds)."""
+    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def to_json(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+def write(
+    conn: Connection,
+    sqlite_sql: str,
+    sqlite_rows: list[tuple[Any, ...]],
+    pg_sql: str,
+    pg_rows: list[dict[str, Any]],
+    at: datetime | None = None,
+) -> None:
+    """One bulk statement: SQLite's executemany, or PostgreSQL's whole batch as one JSON value
+    (``%(rows)s``, with ``%(at)s`` the timestamp).
+
+    The hot writes bypass SQLAlchemy's per-row parameter processing, which costs as much as the
+    database itself here (see PERFORMANCE.md and benchmarks/upsert.py).
+    """
+    if is_pg(conn):
+        conn.exec_driver_sql(pg_sql, {"rows": to_json(pg_rows), "at": at})
+    else:
+        conn.exec_driver_sql(sqlite_sql, sqlite_rows)
