@@ -72,3 +72,43 @@ def history_count(db: Database, record_id: int) -> int:
                 .where(record_history.c.record_id == record_id)
             ).scalar_one()
         )
+
+
+def run_events(
+    db: Database, settings: Settings, account_id: int, batch: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """Accept events (engine shape), let a worker apply them, return the process in full."""
+    from crmbatch.core.events import service as events
+
+    with db.write() as conn:
+        accepted = events.accept_events(conn, account_id, batch, dialect="test", identity_fields={})
+    assert not accepted.refused, accepted.refused
+    assert accepted.accepted is not None
+    drain(db, settings)
+    with db.read() as conn:
+        return processes.full(conn, account_id, accepted.accepted.process_id)
+
+
+def contact(db: Database, account_id: int, kind: str, value: Any) -> dict[str, Any]:
+    from crmbatch.core.contacts import service as contacts
+
+    with db.read() as conn:
+        return contacts.get(conn, account_id, kind, value)
+
+
+def contact_count(db: Database, account_id: int) -> int:
+    return len(all_records_of_system_type(db, account_id))
+
+
+def all_records_of_system_type(db: Database, account_id: int) -> list[Any]:
+    from crmbatch.db.tables import object_types, records
+
+    with db.read() as conn:
+        return list(
+            conn.execute(
+                sa.select(records.c.id, records.c.ext_id, records.c.attributes)
+                .join(object_types, object_types.c.id == records.c.object_type_id)
+                .where(object_types.c.account_id == account_id, object_types.c.name == "contact")
+                .order_by(records.c.id)
+            )
+        )

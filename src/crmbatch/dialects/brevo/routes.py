@@ -331,7 +331,10 @@ ContactIdentifierType = Literal[
 
 
 @router.get(
-    "/contacts/{identifier}", response_model=wire.Contact, summary="A contact, by any identifier"
+    "/contacts/{identifier}",
+    response_model=None,
+    responses={200: {"model": wire.Contact}},
+    summary="A contact, by any identifier",
 )
 def get_contact(
     identifier: Annotated[str, Path(min_length=1, max_length=255)],
@@ -341,4 +344,4 @@ def get_contact(
 ) -> Any:
     kind, value = translate.contact_identifier(identifier, identifierType)
     with db.read() as conn:
-        return translate.contact_out(contacts.get(conn, account.id, kind, value))
+        return FastJSON(translate.contact_out(contacts.get(conn, account.id, kind, value)))
