@@ -9,6 +9,11 @@ with the best bulk statement (the ceiling) and prints both, and their ratio. Two
 
     python benchmarks/upsert.py                       # SQLite, 100,000 records, 4 clients
     python benchmarks/upsert.py --backend postgres    # PostgreSQL at CRMBATCH_TEST_POSTGRES_URL
+    python benchmarks/upsert.py --workload events     # 100,000 events in batches of 200
+
+The events workload (``POST /v3/events/batch``): about a third of the events are for new contacts,
+the rest for contacts that exist (seeded first, untimed), each with 5 event properties and 2
+contact properties. Its ceiling is the same event rows inserted straight into the events table.
 """
 
 from __future__ import annotations
@@ -34,6 +39,8 @@ sys.path.insert(0, str(ROOT))
 
 from tests.conftest import VEHICLE_SCHEMA  # noqa: E402
 from tests.processes import create_account, serve  # noqa: E402
+
+from crmbatch.db.engine import AUTOCHECKPOINT_PAGES  # noqa: E402
 
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
@@ -86,7 +93,95 @@ def drop_database(url: str) -> None:
     eng.dispose()
 
 
-def push(base: str, key: str, bodies: list[bytes], clients: int) -> tuple[float, list[float]]:
+def make_events(n: int, seeded: int) -> list[dict[str, Any]]:
+    out = []
+    for i in range(n):
+        who = f"new-{i}@example.com" if i % 3 == 0 else f"seed-{i % seeded}@example.com"
+        out.append(
+            {
+                "event_name": "order_created" if i % 2 else "page_viewed",
+                "identifiers": {"email_id": who},
+                "event_date": f"2026-11-{1 + i % 20:02d}T10:{i % 60:02d}:00+01:00",
+                "event_properties": {
+                    "amount": i % 500,
+                    "currency": "EUR",
+                    "sku": f"SKU-{i % 1000}",
+                    "paid": bool(i % 2),
+                    "placed_at": "2026-11-01T10:00:00+01:00",
+                },
+                "contact_properties": {"FIRSTNAME": f"Name {i % 300}", "AGE": 18 + i % 60},
+            }
+        )
+    return out
+
+
+def seed_contacts(base: str, key: str, n: int) -> None:
+    seeds = [
+        {"event_name": "seeded", "identifiers": {"email_id": f"seed-{i}@example.com"}}
+        for i in range(n)
+    ]
+    bodies = [orjson.dumps({"events": seeds[i : i + 200]}) for i in range(0, n, 200)]
+    push(base, key, bodies, 4, path="/v3/events/batch")
+
+
+RAW_EVENTS = (
+    "INSERT INTO events (account_id, contact_id, name, event_date, properties, contact_properties,"
+    " created_at) VALUES (1, ?, ?, ?, ?, ?, ?)"
+)
+RAW_EVENTS_PG = (
+    "INSERT INTO events (account_id, contact_id, name, event_date, properties, contact_properties,"
+    " created_at) SELECT 1, t.contact_id, t.name, t.event_date, t.properties,"
+    " t.contact_properties, now() FROM jsonb_to_recordset(%s::jsonb) AS t(contact_id bigint,"
+    " name text, event_date timestamptz, properties json, contact_properties json)"
+)
+
+
+def raw_events_ceiling(url: str, batches: list[list[dict[str, Any]]]) -> float:
+    """The event rows inserted straight into the events table, a transaction per batch (no
+    contact resolution, no contact update, no checks): seconds taken."""
+    sqlite = url.startswith("sqlite")
+    eng = sa.create_engine(url)
+    raw = eng.raw_connection()
+    try:
+        cur = raw.cursor()
+        if sqlite:  # the settings crmbatch itself runs with (see crmbatch.db.engine)
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute(f"PRAGMA wal_autocheckpoint={AUTOCHECKPOINT_PAGES}")
+        started = time.perf_counter()
+        for batch in batches:
+            rows = [
+                (
+                    i + 1,
+                    e["event_name"],
+                    e["event_date"],
+                    orjson.dumps(e["event_properties"]).decode(),
+                    orjson.dumps(e["contact_properties"]).decode(),
+                )
+                for i, e in enumerate(batch)
+            ]
+            if sqlite:
+                now = time.strftime("%Y-%m-%d %H:%M:%S")
+                cur.execute("BEGIN")
+                cur.executemany(RAW_EVENTS, [(*r, now) for r in rows])
+                cur.execute("COMMIT")
+            else:
+                keys = ("contact_id", "name", "event_date", "properties", "contact_properties")
+                doc = [dict(zip(keys, r, strict=True)) for r in rows]
+                cur.execute(RAW_EVENTS_PG, (orjson.dumps(doc).decode(),))
+                raw.commit()
+        return time.perf_counter() - started
+    finally:
+        raw.close()
+        eng.dispose()
+
+
+def push(
+    base: str,
+    key: str,
+    bodies: list[bytes],
+    clients: int,
+    path: str = "/v3/objects/vehicle/batch/upsert",
+) -> tuple[float, list[float]]:
     """Send every body, ``clients`` at a time; wait until all are applied.
 
     Returns the seconds taken and the time each batch took to be accepted."""
@@ -100,7 +195,7 @@ def push(base: str, key: str, bodies: list[bytes], clients: int) -> tuple[float,
             local.client = httpx.Client(base_url=base, headers={"api-key": key}, timeout=120)
         t0 = time.perf_counter()
         r = local.client.post(
-            "/v3/objects/vehicle/batch/upsert",
+            path,
             content=body,
             headers={"content-type": "application/json"},
         )
@@ -172,6 +267,9 @@ def raw_ceiling(url: str, batches: list[list[dict[str, Any]]]) -> float:
     raw = eng.raw_connection()
     try:
         cur = raw.cursor()
+        if sqlite:  # the settings crmbatch itself runs with (see crmbatch.db.engine)
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute(f"PRAGMA wal_autocheckpoint={AUTOCHECKPOINT_PAGES}")
         started = time.perf_counter()
         for batch in batches:
             if sqlite:
@@ -209,6 +307,7 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=100_000)
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--workload", choices=("objects", "events"), default="objects")
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="crmbatch-bench-"))
@@ -229,7 +328,25 @@ def main() -> None:
     server, base = serve(url, workdir / "serve.log", **extra)
     rows: list[tuple[str, float, float, float, float]] = []
     try:
+        if args.workload == "events":
+            seed_contacts(base, key, args.records // 3)
+            events = make_events(args.records, args.records // 3)
+            batches = [events[i : i + 200] for i in range(0, len(events), 200)]
+            bodies = [orjson.dumps({"events": b}) for b in batches]
+            seconds, accept = push(base, key, bodies, args.clients, path="/v3/events/batch")
+            raw_seconds = raw_events_ceiling(raw_url, batches)
+            rows.append(
+                (
+                    "events",
+                    args.records / seconds,
+                    args.records / raw_seconds,
+                    statistics.median(accept) * 1000,
+                    pct(accept, 0.99) * 1000,
+                )
+            )
         for generation, label in ((0, "inserts"), (1, "merged updates")):
+            if args.workload != "objects":
+                break
             records = make_records(args.records, generation)
             batches = [records[i : i + args.batch] for i in range(0, len(records), args.batch)]
             bodies = [orjson.dumps({"records": b}) for b in batches]
@@ -250,11 +367,12 @@ def main() -> None:
         drop_database(raw_url)
 
     print(
-        f"\ncrmbatch upsert benchmark: {args.backend}, {args.records:,} records, "
-        f"batches of {args.batch}, {args.clients} concurrent clients, {os.cpu_count()} CPUs"
+        f"\ncrmbatch {args.workload} benchmark: {args.backend}, {args.records:,} items, "
+        f"batches of {200 if args.workload == 'events' else args.batch}, "
+        f"{args.clients} concurrent clients, {os.cpu_count()} CPUs"
     )
     print(
-        f"{'pass':<16}{'end-to-end rec/s':>18}{'raw ceiling rec/s':>19}{'ratio':>8}"
+        f"{'pass':<16}{'end-to-end /s':>18}{'raw ceiling /s':>19}{'ratio':>8}"
         f"{'accept p50 ms':>15}{'accept p99 ms':>15}"
     )
     for label, e2e, raw, p50, p99 in rows:

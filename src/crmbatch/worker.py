@@ -33,56 +33,100 @@ def new_worker_id() -> str:
     return f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def claim(db: Database, worker_id: str, lease_seconds: float) -> Any:
+#: at most this many items (records, events) are applied in one transaction when several small
+#: batches of one partition wait in line
+MAX_GROUP_ITEMS = 2000
+
+
+def claim(db: Database, worker_id: str, lease_seconds: float, *, max_items: int = 1) -> Any:
+    """Lease the next process and return it (with ``max_items`` above its size, the ones right
+    behind it are leased too: use :func:`claim_group` to get them)."""
+    group = claim_group(db, worker_id, lease_seconds, max_items=max_items)
+    return group[0] if group else None
+
+
+def claim_group(
+    db: Database, worker_id: str, lease_seconds: float, *, max_items: int = MAX_GROUP_ITEMS
+) -> list[Any]:
+    """Lease the next process and the queued ones right behind it in its partition (same kind,
+    up to ``max_items`` items): one claim, committed before anything is applied."""
     with db.write(background=True) as conn:
         now = clock.now()  # inside the transaction: never before what it waited for
-        return process_store.claim_next(
+        lease_until = now + timedelta(seconds=lease_seconds)
+        head = process_store.claim_next(
             conn,
             worker_id=worker_id,
             now=now,
-            lease_until=now + timedelta(seconds=lease_seconds),
+            lease_until=lease_until,
             skip_locked=not db.is_sqlite,
         )
+        if head is None:
+            return []
+        if head["kind"] not in runner.GROUPABLE or head["received"] >= max_items:
+            return [head]
+        followers = process_store.claim_followers(
+            conn,
+            head,
+            worker_id=worker_id,
+            now=now,
+            lease_until=lease_until,
+            max_items=max_items,
+        )
+        return [head, *followers]
 
 
-def apply_claimed(db: Database, row: Any, worker_id: str, *, debug_delay: float = 0.0) -> bool:
-    """Apply one claimed process; return False if it was no longer ours to apply."""
+def apply_claimed(db: Database, claimed: Any, worker_id: str, *, debug_delay: float = 0.0) -> bool:
+    """Apply claimed processes (one row or a group) in one transaction; return False if they
+    were no longer ours to apply."""
+    rows = claimed if isinstance(claimed, list) else [claimed]
+    group = runner.group_of(rows)
+    ids = [r["id"] for r in rows]
     started = time.perf_counter()
     try:
         prepared = None
         if db.is_sqlite:  # one writer at a time there: do the reading and computing before
             with db.read() as conn:
-                prepared = runner.prepare(conn, row, row["payload"])
+                prepared = runner.prepare(conn, group)
         with db.write(background=True) as conn:
-            current = process_store.lock(conn, row["id"], for_update=not db.is_sqlite)
-            if (
-                current is None
-                or current["status"] != "in_process"
-                or current["worker_id"] != worker_id
-            ):
-                log.info("process.lost", extra={"process_id": row["id"]})
-                return False
-            outcome = runner.run(conn, row, row["payload"], prepared)
+            for row in rows:
+                current = process_store.lock(conn, row["id"], for_update=not db.is_sqlite)
+                if (
+                    current is None
+                    or current["status"] != "in_process"
+                    or current["worker_id"] != worker_id
+                ):
+                    log.info("process.lost", extra={"process_id": row["id"]})
+                    return False
+            outcomes = runner.run(conn, group, prepared)
             if debug_delay:
                 time.sleep(debug_delay)
-            process_store.complete(
-                conn,
-                row["id"],
-                status="completed",
-                counts=outcome.counts,
-                results=outcome.results,
-                at=clock.now(),
-            )
+            at = clock.now()
+            for row, outcome in zip(rows, outcomes, strict=True):
+                process_store.complete(
+                    conn,
+                    row["id"],
+                    status="completed",
+                    counts=outcome.counts,
+                    results=outcome.results,
+                    at=at,
+                )
     except Exception as exc:
-        log.exception("process.apply_failed", extra={"process_id": row["id"]})
-        _give_back(db, row, worker_id, exc)
+        log.exception("process.apply_failed", extra={"process_id": ids[0], "group": ids})
+        for row in rows:
+            _give_back(db, row, worker_id, exc)
         return False
     elapsed = time.perf_counter() - started
-    metrics.observe_applied(row["kind"], outcome.counts, elapsed)
-    log.info(
-        "process.completed",
-        extra={"process_id": row["id"], "counts": outcome.counts, "seconds": round(elapsed, 4)},
-    )
+    for row, outcome in zip(rows, outcomes, strict=True):
+        metrics.observe_applied(row["kind"], outcome.counts, elapsed / len(rows))
+        log.info(
+            "process.completed",
+            extra={
+                "process_id": row["id"],
+                "counts": outcome.counts,
+                "seconds": round(elapsed, 4),
+                "group": ids if len(ids) > 1 else None,
+            },
+        )
     return True
 
 
@@ -107,21 +151,21 @@ def _give_back(db: Database, row: Any, worker_id: str, exc: Exception) -> None:
         log.exception("process.release_failed", extra={"process_id": row["id"]})
 
 
-def run_once(db: Database, settings: Settings, worker_id: str) -> bool:
-    """Claim and apply one process; False when there was nothing to do."""
-    row = claim(db, worker_id, settings.lease_seconds)
-    if row is None:
-        return False
-    apply_claimed(db, row, worker_id, debug_delay=settings.debug_apply_delay)
-    return True
+def run_once(db: Database, settings: Settings, worker_id: str) -> int:
+    """Claim and apply the next process (or group); return how many processes it held (0 when
+    there was nothing to do)."""
+    group = claim_group(db, worker_id, settings.lease_seconds)
+    if group:
+        apply_claimed(db, group, worker_id, debug_delay=settings.debug_apply_delay)
+    return len(group)
 
 
 def drain(db: Database, settings: Settings, worker_id: str | None = None) -> int:
     """Apply everything that is claimable now (tests, CLI); return how many processes ran."""
     worker_id = worker_id or new_worker_id()
     n = 0
-    while run_once(db, settings, worker_id):
-        n += 1
+    while done := run_once(db, settings, worker_id):
+        n += done
     return n
 
 

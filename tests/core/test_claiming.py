@@ -41,3 +41,98 @@ def test_an_expired_lease_is_claimed_again_and_the_old_owner_cannot_complete(db,
     assert apply_claimed(db, fresh, "new") is True
     with db.read() as conn:
         assert store.get(conn, acct.id, pid)["status"] == "completed"
+
+
+def test_small_batches_waiting_in_line_apply_together_and_report_alone(db, settings, account):
+    from crmbatch.core.processes import service as processes
+    from crmbatch.worker import apply_claimed, claim_group
+    from tests.helpers import by_ext
+
+    acct, _ = account
+    first = submit(db, acct.id, [{"ext_id": "a", "attributes": {"model": "1", "year": 1}}])
+    second = submit(
+        db,
+        acct.id,
+        [
+            {"ext_id": "b", "attributes": {"model": "b"}},
+            {"ext_id": "a", "attributes": {"model": "2"}},
+            {"id": 999999, "attributes": {"model": "x"}},
+        ],
+    )
+    third = submit(db, acct.id, [{"ext_id": "a", "attributes": {"model": "3", "Nope": 1}}])
+    with db.write() as conn:
+        records_delete = processes.accept(
+            conn,
+            account_id=acct.id,
+            kind="objects_delete",
+            dialect="test",
+            object_type="vehicle",
+            payload={"object_type": "vehicle", "ext_ids": ["b"]},
+            received=1,
+        ).process_id
+    after_delete = submit(db, acct.id, [{"ext_id": "b", "attributes": {"model": "b2"}}])
+
+    group = claim_group(db, "w", 30)
+    assert [r["id"] for r in group] == [first, second, third]  # the delete ends the run
+    assert claim(db, "other", 30) is None  # nothing else of the partition is claimable
+    assert apply_claimed(db, group, "w")
+    with db.read() as conn:
+        done = [processes.full(conn, acct.id, pid) for pid in (first, second, third)]
+    assert [[r["status"] for r in p["results"]] for p in done] == [
+        ["created"],
+        ["created", "updated", "failed"],
+        ["updated"],
+    ]
+    assert [[r["index"] for r in p["results"]] for p in done] == [[0], [0, 1, 2], [0]]
+    assert done[1]["counts"] | {"received": 3} == {
+        "received": 3,
+        "created": 1,
+        "updated": 1,
+        "unchanged": 0,
+        "deleted": 0,
+        "failed": 1,
+        "skipped": 0,
+    }
+    assert done[2]["results"][0]["warnings"][0]["code"] == "unknown_attribute"
+    assert by_ext(db, acct.id)["a"]["attributes"] == {"model": "3", "year": 1}
+    # each change is in the history of the process that made it
+    import sqlalchemy as sa
+
+    from crmbatch.db.tables import record_history
+
+    with db.read() as conn:
+        owners = [
+            r.process_id
+            for r in conn.execute(
+                sa.select(record_history.c.process_id)
+                .where(record_history.c.record_id == done[0]["results"][0]["id"])
+                .order_by(record_history.c.id)
+            )
+        ]
+    assert owners == [first, second, third]
+
+    from crmbatch.worker import drain
+
+    assert drain(db, settings) == 2
+    with db.read() as conn:
+        assert processes.full(conn, acct.id, records_delete)["counts"]["deleted"] == 1
+        assert processes.full(conn, acct.id, after_delete)["results"][0]["status"] == "created"
+
+
+def test_a_group_whose_lease_ran_out_is_applied_once_by_the_next_worker(db, settings, account):
+    from crmbatch.worker import apply_claimed, claim_group, drain
+    from tests.helpers import all_records
+
+    acct, _ = account
+    ids = [
+        submit(db, acct.id, [{"ext_id": f"r{i}", "attributes": {"model": "m"}}]) for i in range(3)
+    ]
+    stale = claim_group(db, "old", 30)
+    assert [r["id"] for r in stale] == ids
+    with db.write() as conn:
+        conn.execute(
+            store.processes.update().values(lease_until=clock.now() - timedelta(seconds=1))
+        )
+    assert drain(db, settings) == 3  # taken over, one by one, in order
+    assert apply_claimed(db, stale, "old") is False
+    assert sorted(r["ext_id"] for r in all_records(db, acct.id)) == ["r0", "r1", "r2"]

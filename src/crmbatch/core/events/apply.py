@@ -53,13 +53,14 @@ def apply(
     payload: dict[str, Any],
     *,
     prepared: records_apply.Plan | None,
-    process_id: int,
+    process_ids: list[int],
     at: datetime,
 ) -> records_apply.Outcome:
-    """Write the contacts (the prepared plan when still valid) and the events."""
+    """Write the contacts (the prepared plan when still valid) and the events;
+    ``process_ids`` names the process of each event."""
     contacts: records_apply.Outcome | None = None
     if prepared is not None:
-        contacts = records_apply.write_upsert(conn, schema, prepared, process_id=process_id, at=at)
+        contacts = records_apply.write_upsert(conn, schema, prepared, process_id=process_ids, at=at)
     if contacts is None:
         t = schema.types[CONTACT]
         contacts = records_apply.apply_upsert(
@@ -67,11 +68,11 @@ def apply(
             schema,
             t,
             contact_commands(payload),
-            process_id=process_id,
+            process_id=process_ids,
             at=at,
             prechecked=payload.get("fingerprint") == t.fingerprint(),
         )
-    return _record_events(conn, schema, payload, contacts, process_id=process_id, at=at)
+    return _record_events(conn, schema, payload, contacts, process_ids=process_ids, at=at)
 
 
 def _find_objects(
@@ -143,7 +144,7 @@ def _record_events(
     payload: dict[str, Any],
     contacts: records_apply.Outcome,
     *,
-    process_id: int,
+    process_ids: list[int],
     at: datetime,
 ) -> records_apply.Outcome:
     events = payload["events"]
@@ -166,7 +167,7 @@ def _record_events(
                 }
             )
         result: dict[str, Any] = {
-            "index": e["index"],
+            "index": i,
             "status": "failed",
             "id": None,
             "ext_id": None,
@@ -196,7 +197,7 @@ def _record_events(
                 "contact_properties": e["contact_properties"] or None,
                 "object_type": obj["type"] if obj and obj["linked"] else None,
                 "object_record_id": obj["id"] if obj and obj["linked"] else None,
-                "process_id": process_id,
+                "process_id": process_ids[i],
             }
         )
     store.insert(conn, rows, at)

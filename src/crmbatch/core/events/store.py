@@ -29,6 +29,14 @@ def reserve_ids(conn: Connection, n: int) -> list[int]:
     return bulk.reserve_ids(conn, "events", n)
 
 
+def _sqlite_timestamp(iso: str) -> str:
+    """``2024-01-24T16:39:57.123Z`` (as :func:`crmbatch.core.clock.iso` writes it) in SQLite's
+    stored form ``2024-01-24 16:39:57.123000``."""
+    if len(iso) == 24 and iso[10] == "T" and iso[23] == "Z":
+        return f"{iso[:10]} {iso[11:23]}000"
+    return bulk.timestamp(datetime.fromisoformat(iso.replace("Z", "+00:00")))
+
+
 def insert(conn: Connection, rows: list[dict[str, Any]], at: datetime) -> None:
     """Each row: ``id``, ``account_id``, ``contact_id``, ``name``, ``event_date`` (ISO 8601),
     ``properties``, ``contact_properties``, ``object_type``, ``object_record_id``,
@@ -47,7 +55,7 @@ def insert(conn: Connection, rows: list[dict[str, Any]], at: datetime) -> None:
                 r["account_id"],
                 r["contact_id"],
                 r["name"],
-                bulk.timestamp(datetime.fromisoformat(r["event_date"].replace("Z", "+00:00"))),
+                _sqlite_timestamp(r["event_date"]),
                 bulk.to_json(r["properties"]),
                 bulk.to_json(r["contact_properties"]),
                 r["object_type"],

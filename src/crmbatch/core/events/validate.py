@@ -30,6 +30,7 @@ MAX_PROPERTIES_BYTES = 50 * 1024
 MAX_DEPTH = 10
 MAX_EVENTS = 200
 MAX_INT64 = 2**63 - 1
+_SCALARS = (int, float, bool)
 
 
 @dataclass
@@ -91,6 +92,22 @@ def _identity(raw: Any, fields: dict[str, str], problems: list[tuple[str, str]])
 def _properties(value: Any, where: str, problems: list[tuple[str, str]], depth: int = 0) -> None:
     """Keys of ``[A-Za-z0-9_-]`` up to 255 characters; values strings, numbers, booleans,
     objects or arrays of them."""
+    if depth == 0 and type(value) is dict:  # the usual flat object, checked in one pass
+        flat = True
+        for key, inner in value.items():
+            kind = type(inner)
+            if kind is str:
+                if "\x00" in inner:
+                    flat = False
+                    break
+            elif kind not in _SCALARS:
+                flat = False
+                break
+            if type(key) is not str or not PROPERTY_KEY.match(key):
+                flat = False
+                break
+        if flat:
+            return
     if depth > MAX_DEPTH:
         problems.append((where, f"nested more than {MAX_DEPTH} levels deep"))
         return

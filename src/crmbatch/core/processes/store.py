@@ -89,6 +89,63 @@ def claim_next(
     return conn.execute(sa.select(p).where(p.c.id == process_id)).mappings().one()
 
 
+def claim_followers(
+    conn: Connection,
+    head: RowMapping,
+    *,
+    worker_id: str,
+    now: datetime,
+    lease_until: datetime,
+    max_items: int,
+    max_processes: int = 50,
+) -> list[RowMapping]:
+    """Also lease the queued processes right behind ``head`` in its partition, of its kind, up
+    to ``max_items`` items in all: they will be applied with it, in order.
+
+    Only an unbroken run is taken: the first process of another kind, one already claimed, or
+    one that would pass the limit ends it. The rows are locked without skipping (PostgreSQL),
+    so a gap can never reorder the partition.
+    """
+    p = processes
+    query = (
+        sa.select(p.c.id, p.c.kind, p.c.status, p.c.received)
+        .where(
+            p.c.partition_key == head["partition_key"],
+            p.c.id > head["id"],
+            p.c.status.in_(UNFINISHED),
+        )
+        .order_by(p.c.id)
+        .limit(max_processes)
+    )
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(of=p)
+    taken: list[int] = []
+    total = int(head["received"])
+    for row in conn.execute(query):
+        if row.status != "queued" or row.kind != head["kind"]:
+            break
+        if total + row.received > max_items:
+            break
+        taken.append(row.id)
+        total += row.received
+    if not taken:
+        return []
+    conn.execute(
+        p.update()
+        .where(p.c.id.in_(taken))
+        .values(
+            status="in_process",
+            worker_id=worker_id,
+            lease_until=lease_until,
+            started_at=now,
+            attempts=p.c.attempts + 1,
+        )
+    )
+    return list(
+        conn.execute(sa.select(p).where(p.c.id.in_(taken)).order_by(p.c.id)).mappings().all()
+    )
+
+
 def lock(conn: Connection, process_id: int, *, for_update: bool) -> RowMapping | None:
     query = sa.select(*_SUMMARY).where(processes.c.id == process_id)
     if for_update:

@@ -45,7 +45,8 @@ class _Rec:
     dirty: bool = False
     #: the ext_id stored before this batch (None for new records)
     stored_ext_id: str | None = None
-    changes: list[dict[str, Any]] = field(default_factory=list)
+    #: (index of the command, the attributes it changed), one per change
+    changes: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
 
 
 class _Failure(Exception):
@@ -65,6 +66,16 @@ def _result(
         "errors": list(errors),
         "warnings": list(warnings),
     }
+
+
+#: the process of the whole batch, or of each command (a group of processes applied together)
+ProcessIds = int | list[int] | None
+
+
+def _process_of(process_id: ProcessIds) -> Any:
+    if isinstance(process_id, list):
+        return process_id.__getitem__
+    return lambda index: process_id
 
 
 @dataclass
@@ -292,8 +303,9 @@ class _Batch:
         for index, c in enumerate(self.commands):
             if prechecked:  # checked at accept against the same schema
                 checked = Checked(c.get("attributes") or {}, [], c.get("warnings") or [])
-            else:
+            else:  # the schema changed since: check again, keep what accept warned about
                 checked = checker.check(c.get("attributes") or {})
+                checked.warnings[:0] = c.get("warnings") or []
             warnings = checked.warnings
             try:
                 if checked.problems:
@@ -311,7 +323,7 @@ class _Batch:
                 counts["failed"] += 1
                 results.append(_result(index, "failed", None, errors=[f.error], warnings=warnings))
                 continue
-            status = self._merge(rec, attrs, c, claims, link_ops)
+            status = self._merge(index, rec, attrs, c, claims, link_ops)
             counts[status] += 1
             touched[id(rec)] = rec
             results.append(_result(index, status, rec, warnings=warnings))
@@ -363,6 +375,7 @@ class _Batch:
 
     def _merge(
         self,
+        index: int,
         rec: _Rec,
         attrs: dict[str, Any],
         c: dict[str, Any],
@@ -418,7 +431,7 @@ class _Batch:
         revived = rec.archived
         rec.archived = False
         if changes:
-            rec.changes.append(changes)
+            rec.changes.append((index, changes))
         if rec.is_new and not rec.dirty:
             rec.dirty = True
             return "created"
@@ -433,9 +446,10 @@ class _Batch:
         self,
         touched: list[_Rec],
         results: list[dict[str, Any]],
-        process_id: int | None,
+        process_id: ProcessIds,
         at: datetime,
     ) -> None:
+        process_of = _process_of(process_id)
         new = [r for r in touched if r.is_new]
         real = store.reserve_ids(self.conn, len(new))
         remap = {rec.id: rid for rec, rid in zip(new, real, strict=True)}
@@ -500,11 +514,11 @@ class _Batch:
                 {
                     "account_id": account_id,
                     "record_id": r.id,
-                    "process_id": process_id,
+                    "process_id": process_of(index),
                     "changes": ch,
                 }
                 for r in touched
-                for ch in r.changes
+                for index, ch in r.changes
             ],
             at,
         )
@@ -578,7 +592,7 @@ def plan_upsert(
 
 
 def write_upsert(
-    conn: Connection, schema: AccountSchema, plan: Plan, *, process_id: int | None, at: datetime
+    conn: Connection, schema: AccountSchema, plan: Plan, *, process_id: ProcessIds, at: datetime
 ) -> Outcome | None:
     """Write a plan; ``None`` when it went stale (the schema changed, or a record it links to
     is gone) and must be made again inside the write transaction."""
@@ -600,7 +614,7 @@ def apply_upsert(
     object_type: ObjectType,
     commands: list[dict[str, Any]],
     *,
-    process_id: int | None = None,
+    process_id: ProcessIds = None,
     at: datetime | None = None,
     prechecked: bool = False,
 ) -> Outcome:
