@@ -35,7 +35,7 @@ def new_worker_id() -> str:
 
 #: at most this many items (records, events) are applied in one transaction when several small
 #: batches of one partition wait in line
-MAX_GROUP_ITEMS = 2000
+MAX_GROUP_ITEMS = 1000
 
 
 def claim(db: Database, worker_id: str, lease_seconds: float, *, max_items: int = 1) -> Any:
