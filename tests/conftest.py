@@ -242,3 +242,18 @@ def wait_process(client: Any, process_id: int, timeout: float = 20) -> dict[str,
         if time.monotonic() > deadline:
             raise AssertionError(f"process {process_id} still {body['status']} after {timeout}s")
         time.sleep(0.02)
+
+
+@pytest.fixture
+def api_for(server: LiveServer) -> Iterator[Any]:
+    """``api_for(key)``: an httpx client with that key against the live server."""
+    clients: list[Any] = []
+
+    def make(key: str) -> Any:
+        client = server.client(key)
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.close()

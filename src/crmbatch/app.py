@@ -23,6 +23,8 @@ from crmbatch.db.engine import Checkpointer, Database
 from crmbatch.dialects import common
 from crmbatch.dialects.brevo import routes as brevo_routes
 from crmbatch.dialects.brevo import translate as brevo
+from crmbatch.dialects.hubspot import routes as hubspot_routes
+from crmbatch.dialects.hubspot import translate as hubspot
 from crmbatch.dialects.native import routes as native_routes
 from crmbatch.runtime import tune_gc
 from crmbatch.worker import Worker
@@ -32,14 +34,20 @@ log = logging.getLogger("crmbatch.app")
 ErrorRenderer = Callable[[CrmError], tuple[int, dict[str, Any]]]
 
 #: path prefix → how that dialect renders an error (first match wins; native is the default)
-RENDERERS: list[tuple[str, ErrorRenderer]] = [("/v3/", brevo.error_body)]
+RENDERERS: list[tuple[str, ErrorRenderer]] = [
+    ("/v3/", brevo.error_body),
+    ("/crm/", hubspot.error_body),
+    ("/crm-object-schemas/", hubspot.error_body),
+]
 
 
 def render_error(path: str, exc: CrmError) -> JSONResponse:
     renderer = next((r for prefix, r in RENDERERS if path.startswith(prefix)), brevo.error_body)
     status, body = renderer(exc)
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return JSONResponse(body, status_code=status, headers=headers)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
+    if "correlationId" in body:
+        headers["X-HubSpot-Correlation-Id"] = body["correlationId"]
+    return JSONResponse(body, status_code=status, headers=headers or None)
 
 
 def _install_error_handlers(app: FastAPI) -> None:
@@ -170,6 +178,8 @@ def create_app(
     app.include_router(native_routes.router)
     app.include_router(native_routes.v1)
     app.include_router(brevo_routes.router)
+    app.include_router(hubspot_routes.router)
+    app.include_router(hubspot_routes.schemas_router)
     app.add_middleware(MetricsMiddleware)
     app.openapi = _openapi(app)  # type: ignore[method-assign]
     return app

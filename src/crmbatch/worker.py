@@ -15,14 +15,18 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
+
+from sqlalchemy.engine import Connection
 
 from crmbatch import metrics
 from crmbatch.config import Settings
 from crmbatch.core import clock
 from crmbatch.core.processes import runner
 from crmbatch.core.processes import store as process_store
+from crmbatch.core.processes.service import Accepted
 from crmbatch.db.engine import Database
 
 log = logging.getLogger("crmbatch.worker")
@@ -128,6 +132,64 @@ def apply_claimed(db: Database, claimed: Any, worker_id: str, *, debug_delay: fl
             },
         )
     return True
+
+
+def apply_now(
+    db: Database,
+    accept: Callable[[Connection], Accepted],
+    *,
+    lease_seconds: float = 30.0,
+    timeout: float = 120.0,
+) -> int:
+    """Accept a process and apply it within the same transaction (a synchronous API such as
+    HubSpot's); return its id once it is completed.
+
+    The partition's order still holds: when an earlier process of the partition is unfinished,
+    this one is left queued for the worker and the call waits for it instead. A replayed
+    Idempotency-Key waits for the first request's process.
+    """
+    worker_id = f"request:{new_worker_id()}"
+    with db.write() as conn:
+        accepted = accept(conn)
+        now = clock.now()
+        row = None
+        if not accepted.replayed:
+            row = process_store.claim_next(
+                conn,
+                worker_id=worker_id,
+                now=now,
+                lease_until=now + timedelta(seconds=lease_seconds),
+                skip_locked=False,
+                only_id=accepted.process_id,
+            )
+        if row is not None:
+            (outcome,) = runner.run(conn, runner.group_of([row]))
+            process_store.complete(
+                conn,
+                row["id"],
+                status="completed",
+                counts=outcome.counts,
+                results=outcome.results,
+                at=clock.now(),
+            )
+            metrics.observe_applied(row["kind"], outcome.counts, 0.0)
+            return accepted.process_id
+    return wait_completed(db, accepted.process_id, timeout)
+
+
+def wait_completed(db: Database, process_id: int, timeout: float) -> int:
+    """Wait until a process is completed or failed (polling, 5 ms growing to 50 ms)."""
+    deadline = time.monotonic() + timeout
+    pause = 0.005
+    while True:
+        with db.read() as conn:
+            status = process_store.status(conn, process_id)
+        if status in ("completed", "failed"):
+            return process_id
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"process {process_id} is still {status} after {timeout:.0f}s")
+        time.sleep(pause)
+        pause = min(pause * 2, 0.05)
 
 
 def _give_back(db: Database, row: Any, worker_id: str, exc: Exception) -> None:

@@ -90,6 +90,7 @@ def test_small_batches_waiting_in_line_apply_together_and_report_alone(db, setti
         "updated": 1,
         "unchanged": 0,
         "deleted": 0,
+        "archived": 0,
         "failed": 1,
         "skipped": 0,
     }

@@ -65,6 +65,7 @@ def test_unknown_id_fails_alone_and_the_rest_applies(db, settings, account):
         "updated": 0,
         "unchanged": 0,
         "deleted": 0,
+        "archived": 0,
         "failed": 1,
         "skipped": 0,
     }

@@ -20,7 +20,7 @@ from crmbatch.core.events import apply as events_apply
 from crmbatch.core.events.service import KIND_EVENTS
 from crmbatch.core.processes.service import new_counts
 from crmbatch.core.records import apply as records_apply
-from crmbatch.core.records.service import KIND_DELETE, KIND_UPSERT
+from crmbatch.core.records.service import KIND_ARCHIVE, KIND_DELETE, KIND_UPSERT
 from crmbatch.core.schema import service as schemas
 
 #: kinds whose consecutive processes may be applied together
@@ -154,6 +154,16 @@ def _delete(
     )
 
 
+def _archive(
+    conn: Connection, group: Group, payload: dict[str, Any], prepared: Any = None
+) -> records_apply.Outcome:
+    schema = schemas.load(conn, group.head["account_id"])
+    t = schema.types.get(payload["object_type"])
+    if t is None:
+        return _missing_type(payload, len(payload["ids"]))
+    return records_apply.apply_archive(conn, schema, t, ids=payload["ids"], at=clock.now())
+
+
 def _events(
     conn: Connection, group: Group, payload: dict[str, Any], prepared: Any = None
 ) -> records_apply.Outcome:
@@ -170,6 +180,7 @@ def _events(
 HANDLERS: dict[str, Handler] = {
     KIND_UPSERT: _upsert,
     KIND_DELETE: _delete,
+    KIND_ARCHIVE: _archive,
     KIND_EVENTS: _events,
 }
 

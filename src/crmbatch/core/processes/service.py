@@ -15,7 +15,16 @@ from crmbatch.core.errors import Conflict, NotFound
 from crmbatch.core.processes import store
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
-COUNT_KEYS = ("received", "created", "updated", "unchanged", "deleted", "failed", "skipped")
+COUNT_KEYS = (
+    "received",
+    "created",
+    "updated",
+    "unchanged",
+    "deleted",
+    "archived",
+    "failed",
+    "skipped",
+)
 
 
 def new_counts(received: int) -> dict[str, int]:

@@ -40,12 +40,19 @@ def forget_idempotency_key(conn: Connection, process_id: int) -> None:
 
 
 def claim_next(
-    conn: Connection, *, worker_id: str, now: datetime, lease_until: datetime, skip_locked: bool
+    conn: Connection,
+    *,
+    worker_id: str,
+    now: datetime,
+    lease_until: datetime,
+    skip_locked: bool,
+    only_id: int | None = None,
 ) -> RowMapping | None:
     """Take the oldest process whose partition has nothing older unfinished; lease it.
 
     A process whose lease ran out (its worker died) is claimable again. With ``skip_locked``
-    (PostgreSQL) concurrent workers pass over each other's rows instead of waiting.
+    (PostgreSQL) concurrent workers pass over each other's rows instead of waiting. With
+    ``only_id``, that process or none (applied within the request that accepted it).
     """
     p = processes
     earlier = processes.alias("earlier")
@@ -70,6 +77,8 @@ def claim_next(
         .order_by(p.c.id)
         .limit(1)
     )
+    if only_id is not None:
+        query = query.where(p.c.id == only_id)
     if skip_locked:
         query = query.with_for_update(skip_locked=True, of=p)
     process_id = conn.execute(query).scalar()
@@ -240,3 +249,8 @@ def queue_depth(conn: Connection) -> dict[str, int]:
 
 def ping(conn: Connection) -> None:
     conn.execute(sa.select(1))
+
+
+def status(conn: Connection, process_id: int) -> str | None:
+    value = conn.execute(sa.select(processes.c.status).where(processes.c.id == process_id)).scalar()
+    return None if value is None else str(value)

@@ -686,3 +686,27 @@ def apply_delete(
         )
     store.delete_records(conn, object_type.id, doomed)
     return Outcome(counts, results)
+
+
+def apply_archive(
+    conn: Connection,
+    schema: AccountSchema,
+    object_type: ObjectType,
+    *,
+    ids: list[int],
+    at: datetime,
+) -> Outcome:
+    """Archive records by id (HubSpot's archive): hidden from reads, identifiers kept, so an
+    upsert that matches one restores it. Unknown or already archived ids are ``skipped``."""
+    store.lock_partition(conn, f"{schema.account_id}:{object_type.name}")
+    done = set(store.archive(conn, object_type.id, ids, at))
+    counts = new_counts(len(ids))
+    results = []
+    for i, rid in enumerate(ids):
+        status = "archived" if rid in done else "skipped"
+        done.discard(rid)
+        counts[status] += 1
+        results.append(
+            {"index": i, "status": status, "id": rid, "ext_id": None, "errors": [], "warnings": []}
+        )
+    return Outcome(counts, results)

@@ -22,6 +22,7 @@ from crmbatch.core.records import store
 from crmbatch.core.records.validate import AttributeChecker
 from crmbatch.core.schema import service as schemas
 from crmbatch.core.schema.model import RESERVED_TYPES, TYPE_NAME, AccountSchema, ObjectType
+from crmbatch.core.values import identifier_value
 
 MAX_RECORDS = 1000
 MAX_ATTRIBUTES = 500
@@ -30,13 +31,19 @@ MAX_LINKS_PER_TYPE = 10
 
 KIND_UPSERT = "objects_upsert"
 KIND_DELETE = "objects_delete"
+KIND_ARCHIVE = "objects_archive"
 
 
-def custom_type(schema: AccountSchema, name: str, *, field: str = "object_type") -> ObjectType:
-    """The custom object type ``name``, or the error Brevo gives for it."""
+def custom_type(
+    schema: AccountSchema, name: str, *, field: str = "object_type", allow_system: bool = False
+) -> ObjectType:
+    """The custom object type ``name`` (or, with ``allow_system``, a system type such as
+    ``contact``), or the error Brevo gives for it."""
     if not TYPE_NAME.match(name or ""):
         raise CrmError(f"invalid object_type {name!r}", field=field)
     t = schema.types.get(name)
+    if allow_system and t is not None:
+        return t
     if name in RESERVED_TYPES or (t is not None and t.is_system):
         raise PermissionDenied(
             f"{name!r} is a system object; this endpoint only supports custom objects", field=field
@@ -115,21 +122,89 @@ def accept_upsert(
     idempotency_key: str | None = None,
     digest: str | None = None,
     notify_url: str | None = None,
+    allow_system: bool = False,
+    checked: bool = False,
 ) -> processes.Accepted:
+    """Store a batch of record commands as a process. ``checked``: the caller already ran
+    :func:`check_commands` (or :func:`check_each`) on them against this schema."""
     schema = schemas.load(conn, account_id)
-    t = custom_type(schema, object_type)
-    checked = check_commands(t, commands)
+    t = custom_type(schema, object_type, allow_system=allow_system)
+    if not checked:
+        commands = check_commands(t, commands)
     return processes.accept(
         conn,
         account_id=account_id,
         kind=KIND_UPSERT,
         dialect=dialect,
         object_type=t.name,
-        payload={"object_type": t.name, "fingerprint": t.fingerprint(), "records": checked},
+        payload={"object_type": t.name, "fingerprint": t.fingerprint(), "records": commands},
         received=len(commands),
         idempotency_key=idempotency_key,
         digest=digest,
         notify_url=notify_url,
+    )
+
+
+def check_each(
+    t: ObjectType, commands: list[dict[str, Any]], *, unknown_is_error: bool = False
+) -> list[tuple[dict[str, Any] | None, list[tuple[str, str]]]]:
+    """Check each command on its own: ``(cleaned command, [])`` or ``(None, problems)``.
+
+    For dialects where a bad record fails alone (HubSpot's 207) instead of refusing the batch.
+    ``unknown_is_error``: an attribute the type does not define is a problem, not a warning.
+    """
+    checker = AttributeChecker(t)
+    out: list[tuple[dict[str, Any] | None, list[tuple[str, str]]]] = []
+    for c in commands:
+        attrs = c.get("attributes") or {}
+        problems: list[tuple[str, str]] = []
+        if len(attrs) > MAX_ATTRIBUTES:
+            problems.append(("attributes", f"at most {MAX_ATTRIBUTES} attributes per record"))
+            out.append((None, problems))
+            continue
+        result = checker.check(attrs)
+        problems += result.problems
+        warnings = result.warnings
+        if unknown_is_error:
+            problems += [
+                (w["field"], w["message"].replace(" and was ignored", ""))
+                for w in warnings
+                if w["code"] == "unknown_attribute"
+            ]
+            warnings = [w for w in warnings if w["code"] != "unknown_attribute"]
+        if problems:
+            out.append((None, problems))
+            continue
+        clean = {**c, "attributes": result.attributes}
+        if warnings:
+            clean["warnings"] = warnings
+        out.append((clean, []))
+    return out
+
+
+def accept_archive(
+    conn: Connection,
+    account_id: int,
+    object_type: str,
+    ids: list[int],
+    *,
+    dialect: str,
+    allow_system: bool = False,
+) -> processes.Accepted:
+    schema = schemas.load(conn, account_id)
+    t = custom_type(schema, object_type, allow_system=allow_system)
+    if not ids or len(ids) > MAX_RECORDS:
+        raise OutOfRange(
+            f"inputs cannot be empty or more than {MAX_RECORDS} (got {len(ids)})", field="inputs"
+        )
+    return processes.accept(
+        conn,
+        account_id=account_id,
+        kind=KIND_ARCHIVE,
+        dialect=dialect,
+        object_type=t.name,
+        payload={"object_type": t.name, "ids": ids},
+        received=len(ids),
     )
 
 
@@ -280,3 +355,59 @@ def associated(
         for r in rows[:ASSOCIATED_PAGE]
     ]
     return len(rows) > ASSOCIATED_PAGE, items
+
+
+# ---- reads by id and by unique value (HubSpot) ---------------------------------------------
+
+
+def _full(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "ext_id": row.ext_id,
+        "attributes": row.attributes,
+        "created_at": row.created_at,
+        "updated_at": row.updated_at,
+        "archived_at": row.archived_at,
+    }
+
+
+def lookup(conn: Connection, t: ObjectType, key: str, values: list[Any]) -> dict[str, int]:
+    """Normalised value (see :func:`identifier_value`) → record id, for the values of the unique
+    attribute ``key`` that belong to a record."""
+    if key not in {a.key for a in t.unique_attributes}:
+        raise CrmError(f"{key!r} is not a unique attribute of {t.name}", field="idProperty")
+    pairs = {(schemas.unique_kind(key), identifier_value(v)) for v in values}
+    return {value: rid for (_, value), rid in store.lookup_identifiers(conn, t.id, pairs).items()}
+
+
+def by_ids(
+    conn: Connection, t: ObjectType, ids: list[int], *, archived: bool | None = False
+) -> dict[int, dict[str, Any]]:
+    """Records by id, with timestamps and ``archived_at`` (``archived`` as in
+    :func:`store.get_many`)."""
+    return {r.id: _full(r) for r in store.get_many(conn, t.id, ids, archived=archived)}
+
+
+def after(
+    conn: Connection, t: ObjectType, *, after_id: int, limit: int, archived: bool
+) -> list[dict[str, Any]]:
+    """Cursor paging: up to ``limit`` records with an id above ``after_id``, lowest first."""
+    return [
+        _full(r) for r in store.after(conn, t.id, after_id=after_id, limit=limit, archived=archived)
+    ]
+
+
+def history(
+    conn: Connection, ids: list[int], keys: list[str]
+) -> dict[int, dict[str, list[tuple[Any, Any]]]]:
+    """record id → attribute → its values over time ``(changed_at, value)``, newest first
+    (``None``: cleared)."""
+    wanted = set(keys)
+    out: dict[int, dict[str, list[tuple[Any, Any]]]] = {}
+    for rid, changes in store.history(conn, ids).items():
+        per_key = out.setdefault(rid, {})
+        for at, change in changes:
+            for key, value in change.items():
+                if key in wanted:
+                    per_key.setdefault(key, []).append((at, value))
+    return out

@@ -367,3 +367,76 @@ def get(conn: Connection, type_id: int, record_id: int) -> RowMapping | None:
         .mappings()
         .first()
     )
+
+
+def archive(conn: Connection, type_id: int, ids: Sequence[int], at: datetime) -> list[int]:
+    """Archive the live records among ``ids``; return the ids archived."""
+    if not ids:
+        return []
+    live = [
+        rid for rid, _, _, archived in fetch(conn, type_id, ids=sorted(set(ids))) if not archived
+    ]
+    for part in _chunks(live):
+        conn.execute(
+            records.update()
+            .where(records.c.id.in_(part), records.c.archived_at.is_(None))
+            .values(archived_at=at)
+        )
+    return live
+
+
+_FULL = (
+    records.c.id,
+    records.c.ext_id,
+    records.c.attributes,
+    records.c.created_at,
+    records.c.updated_at,
+    records.c.archived_at,
+)
+
+
+def get_many(
+    conn: Connection, type_id: int, ids: Sequence[int], *, archived: bool | None = False
+) -> list[RowMapping]:
+    """Records of a type by id, with timestamps; ``archived``: False live only, True archived
+    only, None both."""
+    out: list[RowMapping] = []
+    for part in _chunks(sorted(set(ids))):
+        query = sa.select(*_FULL).where(records.c.object_type_id == type_id, records.c.id.in_(part))
+        if archived is not None:
+            query = query.where(
+                records.c.archived_at.isnot(None) if archived else records.c.archived_at.is_(None)
+            )
+        out.extend(conn.execute(query).mappings())
+    return out
+
+
+def after(
+    conn: Connection, type_id: int, *, after_id: int, limit: int, archived: bool
+) -> list[RowMapping]:
+    """Records of a type with an id above ``after_id``, lowest first (cursor paging)."""
+    flag = records.c.archived_at.isnot(None) if archived else records.c.archived_at.is_(None)
+    return list(
+        conn.execute(
+            sa.select(*_FULL)
+            .where(records.c.object_type_id == type_id, records.c.id > after_id, flag)
+            .order_by(records.c.id)
+            .limit(limit)
+        ).mappings()
+    )
+
+
+def history(conn: Connection, record_ids: Sequence[int]) -> dict[int, list[tuple[datetime, Any]]]:
+    """record id → its changes ``(changed_at, {attribute: value})``, newest first."""
+    out: dict[int, list[tuple[datetime, Any]]] = {}
+    for part in _chunks(sorted(set(record_ids))):
+        rows = conn.execute(
+            sa.select(
+                record_history.c.record_id, record_history.c.changed_at, record_history.c.changes
+            )
+            .where(record_history.c.record_id.in_(part))
+            .order_by(record_history.c.record_id, record_history.c.id.desc())
+        )
+        for rid, at, changes in rows:
+            out.setdefault(rid, []).append((at, changes))
+    return out

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from crmbatch.core import clock
-from crmbatch.core.errors import Conflict, InvalidInput
+from crmbatch.core.errors import Conflict, InvalidInput, NotFound
 from crmbatch.core.schema import store
 from crmbatch.core.schema.document import AttributeSpec, TypeSpec, export_document, parse_document
 from crmbatch.core.schema.model import SYSTEM_TYPES, AccountSchema
@@ -211,3 +211,50 @@ def _apply_associations(
             conn, account_id, schema.types[names[0]].id, schema.types[names[1]].id, at
         )
         changes.append(f"+ association {names[0]} <-> {names[1]}")
+
+
+# ---- one change at a time (HubSpot's properties and schemas APIs) ---------------------------
+# Each goes through the schema document, so the same rules, checks and backfills apply as for
+# `crmbatch schema apply`, and the change shows in `schema export`.
+
+
+def _document_with(conn: Connection, account_id: int, type_name: str) -> dict[str, Any]:
+    doc = export(conn, account_id)
+    if type_name not in doc["object_types"]:
+        raise NotFound(f"object type {type_name!r} does not exist", field="objectType")
+    return doc
+
+
+def add_attribute(
+    conn: Connection, account_id: int, type_name: str, key: str, spec: dict[str, Any]
+) -> None:
+    """Add one attribute; :class:`Conflict` when the type has it already."""
+    doc = _document_with(conn, account_id, type_name)
+    attrs = doc["object_types"][type_name].setdefault("attributes", {})
+    builtin = load(conn, account_id).types[type_name].attributes.get(key)
+    if key in attrs or builtin is not None:
+        raise Conflict(f"a property named {key!r} already exists on {type_name}", field="name")
+    attrs[key] = spec
+    apply(conn, account_id, doc)
+
+
+def change_attribute(
+    conn: Connection, account_id: int, type_name: str, key: str, changes: dict[str, Any]
+) -> None:
+    """Change an attribute's label, type or options (as the document would)."""
+    doc = _document_with(conn, account_id, type_name)
+    attrs = doc["object_types"][type_name].get("attributes") or {}
+    if key not in attrs:
+        raise NotFound(f"no property {key!r} on {type_name}", field="propertyName")
+    attrs[key] = {**attrs[key], **changes}
+    apply(conn, account_id, doc)
+
+
+def create_type(conn: Connection, account_id: int, name: str, spec: dict[str, Any]) -> None:
+    """Add one object type (with its attributes and associations); :class:`Conflict` when it
+    exists."""
+    doc = export(conn, account_id)
+    if name in doc["object_types"]:
+        raise Conflict(f"an object type named {name!r} already exists", field="name")
+    doc["object_types"][name] = spec
+    apply(conn, account_id, doc)

@@ -45,7 +45,9 @@ class ObjectRef(BaseModel):
 
 class RecordResult(BaseModel):
     index: int
-    status: str = Field(description="created, updated, unchanged, deleted, failed or skipped")
+    status: str = Field(
+        description="created, updated, unchanged, deleted, archived, failed or skipped"
+    )
     id: int | None = Field(None, description="the record's id (the event's, for events)")
     ext_id: str | None = None
     errors: list[Problem]
@@ -60,6 +62,7 @@ class Counts(BaseModel):
     updated: int
     unchanged: int
     deleted: int
+    archived: int = 0
     failed: int
     skipped: int
 

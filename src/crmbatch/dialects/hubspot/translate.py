@@ -1,0 +1,337 @@
+"""HubSpot wire ⇄ core: object types, property names and types, string values, errors."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from crmbatch.core import clock
+from crmbatch.core.errors import CrmError, NotFound
+from crmbatch.core.schema.model import AccountSchema, Attribute, ObjectType
+
+#: core error kind → (HTTP status, HubSpot category)
+CATEGORIES = {
+    "invalid": (400, "VALIDATION_ERROR"),
+    "missing": (400, "VALIDATION_ERROR"),
+    "out_of_range": (400, "VALIDATION_ERROR"),
+    "unsupported_media_type": (415, "VALIDATION_ERROR"),
+    "too_large": (413, "VALIDATION_ERROR"),
+    "unauthorized": (401, "INVALID_AUTHENTICATION"),
+    "forbidden": (403, "MISSING_SCOPES"),
+    "not_found": (404, "OBJECT_NOT_FOUND"),
+    "conflict": (409, "CONFLICT"),
+    "dependency": (400, "VALIDATION_ERROR"),
+    "rate_limited": (429, "RATE_LIMIT"),
+}
+AUTH_MESSAGE = (
+    "Authentication credentials not found. This API supports OAuth 2.0 authentication and you "
+    "can find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview"
+)
+
+CONTACTS = ("contacts", "contact", "0-1")
+#: a contact's built-in channels under HubSpot's contact property names
+CONTACT_NAMES = {
+    "EMAIL": "email",
+    "SMS": "mobilephone",
+    "LANDLINE_NUMBER": "phone",
+    "WHATSAPP": "hs_whatsapp_phone_number",
+}
+SYSTEM_PROPERTIES = ("hs_object_id", "createdate", "hs_lastmodifieddate", "lastmodifieddate")
+
+
+def correlation_id() -> str:
+    return str(uuid.uuid4())
+
+
+def error(
+    status_code: int,
+    category: str,
+    message: str,
+    *,
+    context: dict[str, list[str]] | None = None,
+    errors: list[dict[str, Any]] | None = None,
+) -> tuple[int, dict[str, Any]]:
+    return status_code, {
+        "status": "error",
+        "message": message,
+        "correlationId": correlation_id(),
+        "category": category,
+        "errors": errors or [],
+        "context": context or {},
+        "links": {},
+    }
+
+
+def error_body(exc: CrmError) -> tuple[int, dict[str, Any]]:
+    status, category = CATEGORIES.get(exc.kind, (exc.status, "VALIDATION_ERROR"))
+    message = AUTH_MESSAGE if exc.kind == "unauthorized" else exc.message
+    context = {
+        k: [str(x) for x in v] for k, v in (exc.context or {}).items() if isinstance(v, list)
+    }
+    problems = getattr(exc, "problems", None) or []
+    details = [
+        {"message": m, "in": f, "code": "INVALID", "context": {"propertyName": [f]}}
+        for f, m in problems
+    ]
+    return error(status, category, message, context=context, errors=details)
+
+
+# ---- object types ---------------------------------------------------------------------------
+
+
+def object_type_id(t: ObjectType) -> str:
+    return "0-1" if t.name == "contact" else f"2-{t.id}"
+
+
+def fully_qualified_name(account_id: int, t: ObjectType) -> str:
+    return "contacts" if t.name == "contact" else f"p{account_id}_{t.name}"
+
+
+def resolve_type(schema: AccountSchema, given: str) -> ObjectType:
+    """``contacts``/``0-1``, ``2-<id>``, ``p<account>_<name>`` or the plain name."""
+    name = given.lower()
+    if name in CONTACTS:
+        return schema.types["contact"]
+    if name.startswith("2-") and name[2:].isdigit():
+        t = schema.by_id(int(name[2:]))
+        if t is not None and not t.is_system:
+            return t
+    prefix = f"p{schema.account_id}_"
+    if name.startswith(prefix):
+        name = name[len(prefix) :]
+    t = schema.types.get(name)
+    if t is None or t.is_system:
+        raise NotFound(f"Unable to infer object type from: {given}", field="objectType")
+    return t
+
+
+# ---- property names -------------------------------------------------------------------------
+
+
+def property_name(t: ObjectType, a: Attribute) -> str:
+    """How HubSpot names an attribute: contacts use HubSpot's lower-case names."""
+    if t.name == "contact":
+        return CONTACT_NAMES.get(a.key, a.key.lower())
+    return a.key
+
+
+def attribute_key(t: ObjectType, name: str) -> str:
+    """The attribute a HubSpot property name means; an unknown name is returned as given (the
+    engine then reports it)."""
+    if name in t.attributes:
+        return name
+    if t.name == "contact":
+        for a in t.attributes.values():
+            if property_name(t, a) == name or a.key.lower() == name.lower():
+                return a.key
+    return name
+
+
+def new_attribute_key(t: ObjectType, name: str) -> str:
+    """The key of an attribute created through HubSpot: contacts follow Brevo's upper case."""
+    return name.upper() if t.name == "contact" else name
+
+
+# ---- property types -------------------------------------------------------------------------
+
+#: crmbatch type → (HubSpot type, fieldType)
+TYPES_OUT = {
+    "text": ("string", "text"),
+    "email": ("string", "text"),
+    "phone": ("string", "phonenumber"),
+    "number": ("number", "number"),
+    "boolean": ("bool", "booleancheckbox"),
+    "date": ("date", "date"),
+    "datetime": ("datetime", "date"),
+    "category": ("enumeration", "select"),
+    "multiple_category": ("enumeration", "checkbox"),
+}
+
+
+def type_in(kind: str, field_type: str | None) -> str:
+    """HubSpot (type, fieldType) → crmbatch type."""
+    if kind == "string":
+        return "phone" if field_type == "phonenumber" else "text"
+    if kind == "enumeration":
+        return "multiple_category" if field_type == "checkbox" else "category"
+    mapped = {"number": "number", "bool": "boolean", "date": "date", "datetime": "datetime"}
+    if kind not in mapped:
+        raise CrmError(
+            f"type {kind!r} is not one of string, number, date, datetime, enumeration, bool",
+            field="type",
+        )
+    return mapped[kind]
+
+
+def attribute_spec(body: dict[str, Any]) -> dict[str, Any]:
+    """A schema-document attribute from a HubSpot property definition."""
+    kind = type_in(body.get("type") or "", body.get("fieldType"))
+    spec: dict[str, Any] = {"type": kind, "label": body.get("label") or body["name"]}
+    if body.get("hasUniqueValue"):
+        spec["unique"] = True
+    if kind in ("category", "multiple_category"):
+        spec["options"] = [
+            {"key": o.get("value"), "label": o.get("label") or o.get("value")}
+            for o in body.get("options") or []
+        ]
+    return spec
+
+
+def property_out(t: ObjectType, a: Attribute, position: int = 0) -> dict[str, Any]:
+    kind, field_type = TYPES_OUT.get(a.type, ("string", "text"))
+    if a.type == "boolean":
+        options = [
+            {"label": "Yes", "value": "true", "displayOrder": 0, "hidden": False},
+            {"label": "No", "value": "false", "displayOrder": 1, "hidden": False},
+        ]
+    else:
+        options = [
+            {"label": o.label, "value": o.key, "displayOrder": i, "hidden": False}
+            for i, o in enumerate(a.options)
+        ]
+    return {
+        "name": property_name(t, a),
+        "label": a.label,
+        "type": kind,
+        "fieldType": field_type,
+        "description": "",
+        "groupName": f"{t.name}information",
+        "options": options,
+        "displayOrder": position,
+        "calculated": False,
+        "externalOptions": False,
+        "hasUniqueValue": a.unique,
+        "hidden": False,
+        "hubspotDefined": a.builtin,
+        "archived": False,
+        "formField": True,
+        "modificationMetadata": {
+            "archivable": not a.builtin,
+            "readOnlyDefinition": a.builtin,
+            "readOnlyValue": False,
+        },
+    }
+
+
+# ---- values ---------------------------------------------------------------------------------
+
+
+def _epoch_ms_to(value: str, kind: str) -> str:
+    at = datetime.fromtimestamp(int(value) / 1000, tz=UTC)
+    return at.date().isoformat() if kind == "date" else clock.iso(at) or ""
+
+
+def value_in(a: Attribute | None, value: Any) -> Any:
+    """A HubSpot property value (usually a string) as the engine's value for ``a``; the engine
+    judges the result. ``""`` clears."""
+    if a is None or not isinstance(value, str):
+        return value
+    if value == "":
+        return None
+    kind = a.type
+    if kind == "number":
+        text = value.strip()
+        try:
+            return int(text)
+        except ValueError:
+            try:
+                return float(text)
+            except ValueError:
+                return value
+    if kind == "boolean":
+        lowered = value.strip().lower()
+        return {"true": True, "false": False}.get(lowered, value)
+    if kind in ("date", "datetime") and value.isdigit() and len(value) <= 15:
+        return _epoch_ms_to(value, kind)
+    if kind == "multiple_category":
+        return [v for v in value.split(";") if v]
+    return value
+
+
+def value_out(a: Attribute | None, value: Any) -> str | None:
+    """An engine value as HubSpot sends it: always a string (or null)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, list):
+        return ";".join(str(v) for v in value)
+    if a is not None and a.type == "date" and isinstance(value, str):
+        midnight = datetime.fromisoformat(value).replace(tzinfo=UTC)
+        return str(int(midnight.timestamp() * 1000))
+    return str(value)
+
+
+def properties_in(t: ObjectType, props: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, value in props.items():
+        key = attribute_key(t, name)
+        out[key] = value_in(t.attributes.get(key), value)
+    return out
+
+
+def object_out(
+    t: ObjectType,
+    record: dict[str, Any],
+    *,
+    wanted: list[str] | None = None,
+    history: dict[str, list[tuple[Any, Any]]] | None = None,
+    with_history: list[str] | None = None,
+) -> dict[str, Any]:
+    """A record as HubSpot's ``SimplePublicObject``: the properties asked for (all the record's
+    when none are), plus ``hs_object_id``, ``createdate`` and ``hs_lastmodifieddate``."""
+    attrs = record["attributes"]
+    created, updated = clock.iso(record["created_at"]), clock.iso(record["updated_at"])
+    props: dict[str, Any] = {}
+    if wanted:
+        for name in wanted:
+            key = attribute_key(t, name)
+            props[name] = value_out(t.attributes.get(key), attrs.get(key))
+    else:
+        for key, value in attrs.items():
+            a = t.attributes.get(key)
+            props[property_name(t, a) if a else key] = value_out(a, value)
+    props.update(
+        hs_object_id=str(record["id"]),
+        createdate=created,
+        hs_lastmodifieddate=updated,
+        lastmodifieddate=updated,
+    )
+    out: dict[str, Any] = {
+        "id": str(record["id"]),
+        "properties": props,
+        "createdAt": created,
+        "updatedAt": updated,
+        "archived": record["archived_at"] is not None,
+    }
+    if record["archived_at"] is not None:
+        out["archivedAt"] = clock.iso(record["archived_at"])
+    if with_history is not None:
+        out["propertiesWithHistory"] = {
+            name: [
+                {
+                    "value": value_out(t.attributes.get(attribute_key(t, name)), value) or "",
+                    "timestamp": clock.iso(at),
+                    "sourceType": "API",
+                }
+                for at, value in (history or {}).get(attribute_key(t, name), [])
+            ]
+            for name in with_history
+        }
+    return out
+
+
+def names(values: list[str] | None) -> list[str]:
+    """Repeated or comma-separated query values (HubSpot's paging links use commas)."""
+    out: list[str] = []
+    for v in values or []:
+        out.extend(p for p in v.split(",") if p)
+    return out
+
+
+def flag(value: str | None) -> bool:
+    """HubSpot's booleans in queries: the Python SDK sends ``True``/``False``."""
+    return (value or "").strip().lower() == "true"

@@ -1,0 +1,251 @@
+"""HubSpot's JSON shapes (pydantic models: request parsing and the OpenAPI document).
+
+Request models are lenient where the official client is (property values of any JSON type,
+unknown fields ignored); responses carry every field the client marks required."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+MAX_INPUTS = 100
+MAX_HISTORY_INPUTS = 50
+
+PropertyValue = str | int | float | bool | None
+
+
+class Lenient(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class ErrorDetail(BaseModel):
+    message: str
+    code: str | None = None
+    in_: str | None = Field(None, alias="in")
+    context: dict[str, list[str]] | None = None
+
+
+class Error(BaseModel):
+    status: str = "error"
+    message: str
+    correlationId: str
+    category: str
+    errors: list[ErrorDetail] = []
+    context: dict[str, list[str]] = {}
+    links: dict[str, str] = {}
+
+
+class StandardError(BaseModel):
+    status: str
+    category: str
+    message: str
+    context: dict[str, list[str]]
+    errors: list[ErrorDetail]
+    links: dict[str, str]
+
+
+class UpsertInput(Lenient):
+    id: str = Field(description="the value of idProperty")
+    idProperty: str | None = Field(None, description="a property with hasUniqueValue")
+    properties: dict[str, PropertyValue] = {}
+    objectWriteTraceId: str | None = None
+
+
+class UpsertBatch(Lenient):
+    inputs: list[UpsertInput] = Field(description="at most 100")
+
+
+class CreateInput(Lenient):
+    properties: dict[str, PropertyValue] = {}
+    objectWriteTraceId: str | None = None
+    associations: list[dict[str, Any]] | None = None
+
+
+class CreateBatch(Lenient):
+    inputs: list[CreateInput] = Field(description="at most 100")
+
+
+class UpdateInput(Lenient):
+    id: str
+    idProperty: str | None = None
+    properties: dict[str, PropertyValue] = {}
+    objectWriteTraceId: str | None = None
+
+
+class UpdateBatch(Lenient):
+    inputs: list[UpdateInput] = Field(description="at most 100")
+
+
+class ObjectId(Lenient):
+    id: str
+
+
+class ReadBatch(Lenient):
+    inputs: list[ObjectId] = Field(description="at most 100 (50 with propertiesWithHistory)")
+    idProperty: str | None = None
+    properties: list[str] | None = None
+    propertiesWithHistory: list[str] | None = None
+
+
+class ArchiveBatch(Lenient):
+    inputs: list[ObjectId] = Field(description="at most 100")
+
+
+class SingleCreate(Lenient):
+    properties: dict[str, PropertyValue] = {}
+    associations: list[dict[str, Any]] | None = None
+
+
+class SingleUpdate(Lenient):
+    properties: dict[str, PropertyValue] = {}
+
+
+class ValueWithTimestamp(BaseModel):
+    value: str
+    timestamp: str
+    sourceType: str
+
+
+class SimplePublicObject(BaseModel):
+    id: str
+    properties: dict[str, str | None]
+    createdAt: str
+    updatedAt: str
+    archived: bool
+    archivedAt: str | None = None
+    propertiesWithHistory: dict[str, list[ValueWithTimestamp]] | None = None
+    objectWriteTraceId: str | None = None
+    new: bool | None = Field(None, description="upsert only: created by this call")
+
+
+class BatchResponse(BaseModel):
+    status: str = Field(examples=["COMPLETE"])
+    results: list[SimplePublicObject]
+    startedAt: str
+    completedAt: str
+    requestedAt: str | None = None
+    links: dict[str, str] = {}
+    errors: list[StandardError] | None = Field(None, description="207 only")
+    numErrors: int | None = Field(None, description="207 only")
+
+
+class NextPage(BaseModel):
+    after: str
+    link: str | None = None
+
+
+class Paging(BaseModel):
+    next: NextPage
+
+
+class ObjectPage(BaseModel):
+    results: list[SimplePublicObject]
+    paging: Paging | None = None
+
+
+class OptionIn(Lenient):
+    label: str | None = None
+    value: str
+    displayOrder: int | None = None
+    hidden: bool | None = None
+
+
+class PropertyCreate(Lenient):
+    name: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,254}$")
+    label: str = Field(min_length=1, max_length=255)
+    type: str = Field(description="string, number, date, datetime, enumeration or bool")
+    fieldType: str = Field(description="text, textarea, number, date, select, radio, checkbox…")
+    groupName: str | None = None
+    description: str | None = None
+    hasUniqueValue: bool = False
+    options: list[OptionIn] | None = None
+
+
+class PropertyUpdate(Lenient):
+    label: str | None = Field(None, min_length=1, max_length=255)
+    type: str | None = None
+    fieldType: str | None = None
+    options: list[OptionIn] | None = None
+    description: str | None = None
+    groupName: str | None = None
+
+
+class Option(BaseModel):
+    label: str
+    value: str
+    displayOrder: int
+    hidden: bool
+
+
+class Property(BaseModel):
+    name: str
+    label: str
+    type: str
+    fieldType: str
+    description: str
+    groupName: str
+    options: list[Option]
+    displayOrder: int
+    calculated: bool
+    externalOptions: bool
+    hasUniqueValue: bool
+    hidden: bool
+    hubspotDefined: bool
+    archived: bool
+    formField: bool
+    modificationMetadata: dict[str, bool]
+
+
+class PropertyList(BaseModel):
+    results: list[Property]
+
+
+class Labels(Lenient):
+    singular: str | None = None
+    plural: str | None = None
+
+
+class ObjectTypePropertyCreate(PropertyCreate):
+    pass
+
+
+class ObjectSchemaEgg(Lenient):
+    name: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,31}$")
+    labels: Labels
+    primaryDisplayProperty: str | None = None
+    requiredProperties: list[str] = []
+    searchableProperties: list[str] | None = None
+    secondaryDisplayProperties: list[str] | None = None
+    properties: list[ObjectTypePropertyCreate] = []
+    associatedObjects: list[str] = []
+    description: str | None = None
+
+
+class AssociationDefinition(BaseModel):
+    id: str
+    fromObjectTypeId: str
+    toObjectTypeId: str
+    name: str
+
+
+class ObjectSchema(BaseModel):
+    id: str
+    objectTypeId: str
+    fullyQualifiedName: str
+    name: str
+    labels: dict[str, str]
+    primaryDisplayProperty: str | None
+    secondaryDisplayProperties: list[str]
+    requiredProperties: list[str]
+    searchableProperties: list[str]
+    properties: list[Property]
+    associations: list[AssociationDefinition]
+    metaType: str
+    archived: bool
+    createdAt: str | None = None
+    updatedAt: str | None = None
+
+
+class SchemaList(BaseModel):
+    results: list[ObjectSchema]
