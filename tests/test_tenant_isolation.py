@@ -59,7 +59,8 @@ def _seed_a(api):
         },
     )
     contact_id = wait_process(api, r.json()["processId"])["results"][0]["contact"]["id"]
-    return p["id"], p["results"][0]["id"], contact_id
+    type_id = api.get("/crm/v3/schemas/vehicle").json()["objectTypeId"]
+    return p["id"], p["results"][0]["id"], contact_id, type_id
 
 
 def _operations(app):
@@ -69,13 +70,27 @@ def _operations(app):
             yield template, method.upper()
 
 
-def _calls(app, process_id, record_id, contact_id):
+def _calls(app, process_id, record_id, contact_id, type_id):
     """One request per operation, aimed at account A's objects."""
     values = {
         "object_type": "vehicle",
         "process_id": str(process_id),
         "identifier": EMAIL_A,
         "contact_id": str(contact_id),
+        "objectType": type_id,  # A's type, by HubSpot's objectTypeId
+        "objectId": str(record_id),
+        "propertyName": "model",
+    }
+    hubspot_bodies = {
+        "/batch/upsert": {
+            "inputs": [{"id": "VIN-A", "idProperty": "vin", "properties": {"model": "B-WAS-HERE"}}]
+        },
+        "/batch/create": {"inputs": [{"properties": {"model": "B-WAS-HERE"}}]},
+        "/batch/update": {
+            "inputs": [{"id": str(record_id), "properties": {"model": "B-WAS-HERE"}}]
+        },
+        "/batch/read": {"inputs": [{"id": str(record_id)}], "properties": ["model"]},
+        "/batch/archive": {"inputs": [{"id": str(record_id)}]},
     }
     event_a = {
         "event_name": "b_was_here",
@@ -100,7 +115,18 @@ def _calls(app, process_id, record_id, contact_id):
         path = re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], template)
         params: dict = {}
         body = None
-        if template.endswith("/records"):
+        hubspot = next((b for k, b in hubspot_bodies.items() if template.endswith(k)), None)
+        if template.startswith("/crm") and hubspot is not None:
+            body = hubspot
+        elif template.startswith("/crm/v3/objects/") and method in ("POST", "PATCH"):
+            body = {"properties": {"model": "B-WAS-HERE"}}
+        elif template.startswith("/crm/v3/properties/") and method == "POST":
+            body = {"name": "b_prop", "label": "B", "type": "string", "fieldType": "text"}
+        elif template.startswith("/crm/v3/properties/") and method == "PATCH":
+            body = {"label": "B-WAS-HERE"}
+        elif template.endswith("/schemas") and method == "POST":
+            body = {"name": "bcar", "labels": {"singular": "B"}, "properties": []}
+        elif template.endswith("/records"):
             params = {"limit": 10, "page_num": 1, "association": "true"}
         elif template.endswith("/associated-records"):
             params = {"ext_id": "SECRET-EXT-A"}
@@ -118,17 +144,17 @@ def _calls(app, process_id, record_id, contact_id):
 
 
 def test_every_route_keeps_account_a_to_itself(server, api, db):
-    process_id, record_id, contact_id = _seed_a(api)
+    process_id, record_id, contact_id, type_id = _seed_a(api)
     _, key_b = make_account(db, schema=VEHICLE_SCHEMA)
     probed = 0
     with server.client(key_b) as b:
-        calls = _calls(server.app, process_id, record_id, contact_id)
+        calls = _calls(server.app, process_id, record_id, contact_id, type_id)
         for template, method, path, params, body in calls:
             r = b.request(method, path, params=params, json=body)
             assert r.status_code < 500, (method, path, r.text)
             assert not any(m in r.text for m in MARKERS), (method, path, r.text)
-            if "{process_id}" in template or "contact" in template:
-                assert r.status_code == 404, (method, path)
+            if "{process_id}" in template or "contact" in template or "{objectType}" in template:
+                assert r.status_code == 404, (method, path, r.text)
             if r.status_code in (202, 207) and "processId" in r.json():
                 wait_process(b, r.json()["processId"])
             probed += 1
@@ -140,13 +166,19 @@ def test_every_route_keeps_account_a_to_itself(server, api, db):
     assert page["count"] == 1
     assert page["records"][0]["attributes"] == {"model": "A-ONLY-VALUE"}
     assert len(page["records"][0]["associations"][0]["records"]) == 1
+    assert "b_prop" not in api.get("/v1/schema").text
+    assert [t["name"] for t in api.get("/crm/v3/schemas").json()["results"]] == [
+        "vehicle",
+        "garage",
+        "insurance",
+    ]
     contact = api.get(f"/v1/contacts/{contact_id}").json()
     assert contact["attributes"] == {"FIRSTNAME": "A-ONLY-VALUE"}
     assert [e["name"] for e in contact["events"]] == ["A-ONLY-EVENT"]
 
 
 def test_every_private_route_wants_a_valid_key(server, api, db):
-    process_id, record_id, contact_id = _seed_a(api)
+    process_id, record_id, contact_id, type_id = _seed_a(api)
     from crmbatch.core.accounts import service
 
     _, revoked = make_account(db)
@@ -154,13 +186,16 @@ def test_every_private_route_wants_a_valid_key(server, api, db):
         service.revoke_key(conn, revoked[:12])
     with server.client() as anon:
         for template, method, path, params, body in _calls(
-            server.app, process_id, record_id, contact_id
+            server.app, process_id, record_id, contact_id, type_id
         ):
             if template in PUBLIC or template in ("/docs", "/openapi.json"):
                 continue
             for headers in ({}, {"api-key": revoked}, {"Authorization": "Bearer nope"}):
                 r = anon.request(method, path, params=params, json=body, headers=headers)
                 assert r.status_code == 401, (method, path, headers, r.text)
-                assert r.json()["code"] == "unauthorized"
+                if template.startswith("/crm"):
+                    assert r.json()["category"] == "INVALID_AUTHENTICATION"
+                else:
+                    assert r.json()["code"] == "unauthorized"
         for path in PUBLIC:
             assert anon.get(path).status_code == 200

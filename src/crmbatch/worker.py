@@ -140,9 +140,10 @@ def apply_now(
     *,
     lease_seconds: float = 30.0,
     timeout: float = 120.0,
-) -> int:
+) -> tuple[int, list[dict[str, Any]] | None]:
     """Accept a process and apply it within the same transaction (a synchronous API such as
-    HubSpot's); return its id once it is completed.
+    HubSpot's); return its id once it is completed, with its per-item results when they are at
+    hand (``None``: read them from the process).
 
     The partition's order still holds: when an earlier process of the partition is unfinished,
     this one is left queued for the worker and the call waits for it instead. A replayed
@@ -173,8 +174,8 @@ def apply_now(
                 at=clock.now(),
             )
             metrics.observe_applied(row["kind"], outcome.counts, 0.0)
-            return accepted.process_id
-    return wait_completed(db, accepted.process_id, timeout)
+            return accepted.process_id, outcome.results
+    return wait_completed(db, accepted.process_id, timeout), None
 
 
 def wait_completed(db: Database, process_id: int, timeout: float) -> int:

@@ -127,3 +127,37 @@ def test_making_an_attribute_unique_checks_and_indexes_existing_values(db, setti
     apply(db, acct.id, doc)
     p = run_batch(db, settings, acct.id, [{"attributes": {"model": "y", "make": "VW"}}])
     assert p["results"][0]["errors"][0]["code"] == "unique_violation"
+
+
+def test_a_cached_schema_follows_a_change_made_by_another_process(db, database_url):
+    from crmbatch.db.engine import Database
+
+    acct, _ = make_account(db, schema=VEHICLE_SCHEMA)
+    with db.read() as conn:
+        before = schemas.load(conn, acct.id)
+    with db.read() as conn:
+        assert schemas.load(conn, acct.id) is before  # cached while nothing changed
+    other = Database(database_url, pool_size=1)  # another process: its own engine and cache
+    try:
+        doc = copy.deepcopy(VEHICLE_SCHEMA)
+        doc["object_types"]["garage"]["attributes"]["city"] = {"type": "text"}
+        apply(other, acct.id, doc)
+    finally:
+        other.dispose()
+    with db.read() as conn:
+        after = schemas.load(conn, acct.id)
+    assert "city" in after.types["garage"].attributes
+    assert "city" not in before.types["garage"].attributes
+
+
+def test_built_in_contact_channels_are_not_in_the_document_and_cannot_be_declared(db):
+    acct, _ = make_account(db, schema=VEHICLE_SCHEMA)
+    contact = export(db, acct.id)["object_types"]["contact"]
+    assert set(contact["attributes"]) == {"FIRSTNAME", "LASTNAME", "AGE"}
+    doc = copy.deepcopy(VEHICLE_SCHEMA)
+    doc["object_types"]["contact"]["attributes"]["EMAIL"] = {"type": "email"}
+    with pytest.raises(InvalidInput, match="EMAIL is built into contact"):
+        apply(db, acct.id, doc)
+    with db.read() as conn:
+        channels = schemas.load(conn, acct.id).types["contact"].attributes
+    assert all(channels[k].unique and channels[k].builtin for k in ("EMAIL", "SMS"))

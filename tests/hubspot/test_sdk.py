@@ -26,7 +26,7 @@ from hubspot.crm.schemas import (
 )
 
 from hubspot import HubSpot
-from tests.conftest import make_account
+from tests.conftest import make_account, wait_process
 
 
 @pytest.fixture
@@ -205,14 +205,30 @@ def test_batch_upsert_by_a_unique_property_then_read_update_page_and_archive(
         False,
     )
 
-    # written through HubSpot, read through Brevo: the same records
-    brevo = api_for(key).get("/v3/objects/car/records", params={"limit": 10, "page_num": 1}).json()
+    # written through HubSpot, read through Brevo: the same records; and the other way round
+    brevo_api = api_for(key)
+    brevo = brevo_api.get("/v3/objects/car/records", params={"limit": 10, "page_num": 1}).json()
     assert brevo["count"] == 3
     assert {r["attributes"]["vin"]: r["attributes"].get("year") for r in brevo["records"]} == {
         "VIN-1": 2021,
         "VIN-2": 1999,
         "VIN-3": None,
     }
+    r = brevo_api.post(
+        "/v3/objects/car/batch/upsert",
+        json={
+            "records": [
+                {
+                    "identifiers": {"ext_id": "b-1"},
+                    "attributes": {"model": "Up", "vin": "VIN-9", "year": 2019},
+                }
+            ]
+        },
+    )
+    assert r.status_code == 202
+    wait_process(brevo_api, r.json()["processId"])
+    from_brevo = client.crm.objects.basic_api.get_by_id("car", "VIN-9", id_property="vin")
+    assert (from_brevo.properties["model"], from_brevo.properties["year"]) == ("Up", "2019")
 
 
 def test_a_partial_failure_answers_207_and_writes_the_rest(hubspot_client):

@@ -56,6 +56,8 @@ accounts = sa.Table(
     sa.Column("name", sa.String(64), nullable=False, unique=True),
     sa.Column("webhook_secret", sa.String(128), nullable=False),
     sa.Column("created_at", Ts, nullable=False),
+    #: bumped by every schema change: processes cache an account's schema until it moves
+    sa.Column("schema_version", sa.Integer, nullable=False, server_default="0"),
 )
 
 api_keys = sa.Table(

@@ -65,20 +65,21 @@ def claim_next(
         )
         .exists()
     )
-    query = (
-        sa.select(p.c.id)
-        .where(
-            sa.or_(
-                p.c.status == "queued",
-                sa.and_(p.c.status == "in_process", p.c.lease_until < now),
-            ),
-            ~blocked,
+    if only_id is not None:  # by primary key: no scan of the queue
+        query = sa.select(p.c.id).where(p.c.id == only_id, p.c.status == "queued", ~blocked)
+    else:
+        query = (
+            sa.select(p.c.id)
+            .where(
+                sa.or_(
+                    p.c.status == "queued",
+                    sa.and_(p.c.status == "in_process", p.c.lease_until < now),
+                ),
+                ~blocked,
+            )
+            .order_by(p.c.id)
+            .limit(1)
         )
-        .order_by(p.c.id)
-        .limit(1)
-    )
-    if only_id is not None:
-        query = query.where(p.c.id == only_id)
     if skip_locked:
         query = query.with_for_update(skip_locked=True, of=p)
     process_id = conn.execute(query).scalar()

@@ -4,8 +4,8 @@ batch, whatever its size."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, NamedTuple
 
 import orjson
 import sqlalchemy as sa
@@ -397,18 +397,49 @@ _FULL = (
 
 def get_many(
     conn: Connection, type_id: int, ids: Sequence[int], *, archived: bool | None = False
-) -> list[RowMapping]:
+) -> list[Any]:
     """Records of a type by id, with timestamps; ``archived``: False live only, True archived
-    only, None both."""
-    out: list[RowMapping] = []
-    for part in _chunks(sorted(set(ids))):
-        query = sa.select(*_FULL).where(records.c.object_type_id == type_id, records.c.id.in_(part))
-        if archived is not None:
-            query = query.where(
-                records.c.archived_at.isnot(None) if archived else records.c.archived_at.is_(None)
+    only, None both. One statement, one index probe per id."""
+    if not ids:
+        return []
+    join, condition, param = _one_of(conn, "r.id", sorted(set(ids)), "bigint")
+    flag = {None: "", False: " AND r.archived_at IS NULL", True: " AND r.archived_at IS NOT NULL"}
+    sql = (
+        "SELECT r.id, r.ext_id, r.attributes, r.created_at, r.updated_at, r.archived_at"
+        f" FROM records AS r{join}"
+        f" WHERE r.object_type_id = {_param(conn, 'type_id')} AND {condition}{flag[archived]}"
+    )
+    out = []
+    for rid, ext, attrs, created, updated, archived_at in _rows(
+        conn, sql, {"type_id": type_id, "values": param}
+    ):
+        out.append(
+            _Full(
+                rid,
+                ext,
+                orjson.loads(attrs) if isinstance(attrs, str) else attrs,
+                _utc(created),
+                _utc(updated),
+                _utc(archived_at),
             )
-        out.extend(conn.execute(query).mappings())
+        )
     return out
+
+
+class _Full(NamedTuple):
+    id: int
+    ext_id: str | None
+    attributes: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+    archived_at: datetime | None
+
+
+def _utc(value: Any) -> Any:
+    """A timestamp read with a raw statement: SQLite gives text, PostgreSQL an aware datetime."""
+    if isinstance(value, str):
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    return value
 
 
 def after(

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
 from crmbatch.core import clock
 from crmbatch.core.errors import Conflict, InvalidInput, NotFound
@@ -25,10 +26,26 @@ def ensure_system_types(conn: Connection, account_id: int) -> None:
     for name in SYSTEM_TYPES:
         if name not in schema.types:
             store.insert_type(conn, account_id, name, name.capitalize(), None, True, at)
+            store.bump_version(conn, account_id)
+
+
+#: engine → account → (schema version, schema): one small query instead of loading the whole
+#: schema on every request and every batch. Entries are shared: treat them as read-only.
+_CACHE: weakref.WeakKeyDictionary[Engine, dict[int, tuple[int, AccountSchema]]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def load(conn: Connection, account_id: int) -> AccountSchema:
-    return store.load(conn, account_id)
+    """The account's schema as of this transaction (cached until a change bumps its version)."""
+    per_account = _CACHE.setdefault(conn.engine, {})
+    current = store.version(conn, account_id)
+    cached = per_account.get(account_id)
+    if cached is not None and cached[0] == current:
+        return cached[1]
+    schema = store.load(conn, account_id)
+    per_account[account_id] = (current, schema)
+    return schema
 
 
 def export(conn: Connection, account_id: int) -> dict[str, Any]:
@@ -94,6 +111,8 @@ def apply(
     _apply_associations(conn, account_id, schema, specs, at, changes)
     if guarded:
         raise InvalidInput(guarded)
+    if changes:
+        store.bump_version(conn, account_id)
     return changes
 
 

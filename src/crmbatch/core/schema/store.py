@@ -16,7 +16,14 @@ from crmbatch.core.schema.model import (
     ObjectType,
     Option,
 )
-from crmbatch.db.tables import association_defs, attributes, identifiers, object_types, records
+from crmbatch.db.tables import (
+    accounts,
+    association_defs,
+    attributes,
+    identifiers,
+    object_types,
+    records,
+)
 
 
 def load(conn: Connection, account_id: int) -> AccountSchema:
@@ -217,3 +224,18 @@ def drop_identifier_kind(conn: Connection, type_id: int, kind: str) -> None:
 def insert_identifiers(conn: Connection, rows: list[dict[str, Any]]) -> None:
     if rows:
         conn.execute(identifiers.insert(), rows)
+
+
+def version(conn: Connection, account_id: int) -> int:
+    value = conn.execute(
+        sa.select(accounts.c.schema_version).where(accounts.c.id == account_id)
+    ).scalar()
+    return int(value or 0)
+
+
+def bump_version(conn: Connection, account_id: int) -> None:
+    conn.execute(
+        accounts.update()
+        .where(accounts.c.id == account_id)
+        .values(schema_version=accounts.c.schema_version + 1)
+    )

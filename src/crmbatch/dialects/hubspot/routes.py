@@ -20,7 +20,15 @@ from crmbatch.core.records import service as records
 from crmbatch.core.schema import service as schemas
 from crmbatch.core.schema.model import AccountSchema, ObjectType
 from crmbatch.core.values import identifier_value
-from crmbatch.dialects.common import DB, CurrentAccount, json_body, parse, read_body, run_sync
+from crmbatch.dialects.common import (
+    DB,
+    CurrentAccount,
+    FastJSON,
+    json_body,
+    parse,
+    read_body,
+    run_sync,
+)
 from crmbatch.dialects.hubspot import translate, wire
 from crmbatch.worker import apply_now
 
@@ -128,9 +136,10 @@ def _apply(db: Any, account_id: int, t: ObjectType, items: list[Item]) -> None:
             checked=True,
         )
 
-    pid = apply_now(db, accept)
-    with db.read() as conn:
-        results = processes.full(conn, account_id, pid)["results"]
+    pid, results = apply_now(db, accept)
+    if results is None:  # it waited for the worker
+        with db.read() as conn:
+            results = processes.full(conn, account_id, pid)["results"]
     for item, result in zip(live, results, strict=True):
         item.status = result["status"]
         if result["status"] == "failed":
@@ -151,7 +160,7 @@ def _respond(
     started: str | None,
     ok_status: int,
     upsert: bool = False,
-) -> JSONResponse:
+) -> Response:
     ids = [i.record_id for i in items if i.record_id is not None]
     with db.read() as conn:
         found = records.by_ids(conn, t, ids, archived=None)
@@ -199,7 +208,7 @@ async def batch_upsert(
     body = parse(raw, wire.UpsertBatch)
     _check_size(len(body.inputs))
 
-    def work() -> JSONResponse:
+    def work() -> Response:
         started = clock.iso(clock.now())
         schema = _schema(db, account.id)
         t = translate.resolve_type(schema, objectType)
@@ -261,7 +270,7 @@ async def batch_create(
     body = parse(await read_body(request), wire.CreateBatch)
     _check_size(len(body.inputs))
 
-    def work() -> JSONResponse:
+    def work() -> Response:
         started = clock.iso(clock.now())
         t = translate.resolve_type(_schema(db, account.id), objectType)
         items = []
@@ -339,7 +348,7 @@ async def batch_update(
     body = parse(await read_body(request), wire.UpdateBatch)
     _check_size(len(body.inputs))
 
-    def work() -> JSONResponse:
+    def work() -> Response:
         started = clock.iso(clock.now())
         t = translate.resolve_type(_schema(db, account.id), objectType)
         items = _update_items(db, t, body.inputs, idProperty)
@@ -438,7 +447,7 @@ async def batch_read(
         )
     _check_size(len(body.inputs), limit)
 
-    def work() -> JSONResponse:
+    def work() -> Response:
         started = clock.iso(clock.now())
         t = translate.resolve_type(_schema(db, account.id), objectType)
         given = [i.id for i in body.inputs]
@@ -486,7 +495,7 @@ async def batch_read(
                 }
             ]
             response["numErrors"] = 1
-        return JSONResponse(response, status_code=207 if missing else 200)
+        return FastJSON(response, status_code=207 if missing else 200)
 
     return await run_sync(work)
 
