@@ -104,16 +104,7 @@ def apply_claimed(db: Database, claimed: Any, worker_id: str, *, debug_delay: fl
             outcomes = runner.run(conn, group, prepared)
             if debug_delay:
                 time.sleep(debug_delay)
-            at = clock.now()
-            for row, outcome in zip(rows, outcomes, strict=True):
-                process_store.complete(
-                    conn,
-                    row["id"],
-                    status="completed",
-                    counts=outcome.counts,
-                    results=outcome.results,
-                    at=at,
-                )
+            _complete(conn, rows, outcomes)
     except Exception as exc:
         log.exception("process.apply_failed", extra={"process_id": ids[0], "group": ids})
         for row in rows:
@@ -165,14 +156,7 @@ def apply_now(
             )
         if row is not None:
             (outcome,) = runner.run(conn, runner.group_of([row]))
-            process_store.complete(
-                conn,
-                row["id"],
-                status="completed",
-                counts=outcome.counts,
-                results=outcome.results,
-                at=clock.now(),
-            )
+            _complete(conn, [row], [outcome])
             metrics.observe_applied(row["kind"], outcome.counts, 0.0)
             return accepted.process_id, outcome.results
     return wait_completed(db, accepted.process_id, timeout), None
@@ -191,6 +175,21 @@ def wait_completed(db: Database, process_id: int, timeout: float) -> int:
             raise TimeoutError(f"process {process_id} is still {status} after {timeout:.0f}s")
         time.sleep(pause)
         pause = min(pause * 2, 0.05)
+
+
+def _complete(conn: Connection, rows: list[Any], outcomes: list[Any]) -> None:
+    """Mark processes completed with their counts and per-item results (same transaction as
+    the data they describe)."""
+    at = clock.now()
+    for row, outcome in zip(rows, outcomes, strict=True):
+        process_store.complete(
+            conn,
+            row["id"],
+            status="completed",
+            counts=outcome.counts,
+            results=outcome.results,
+            at=at,
+        )
 
 
 def _give_back(db: Database, row: Any, worker_id: str, exc: Exception) -> None:

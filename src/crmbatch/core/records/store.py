@@ -265,6 +265,16 @@ def delete_records(conn: Connection, type_id: int, ids: Sequence[int]) -> None:
 # ---- reads -----------------------------------------------------------------------------------
 
 
+#: what reads show of a record
+_SHOWN = (
+    records.c.id,
+    records.c.ext_id,
+    records.c.attributes,
+    records.c.created_at,
+    records.c.updated_at,
+)
+
+
 def count(conn: Connection, type_id: int) -> int:
     return int(
         conn.execute(
@@ -279,13 +289,7 @@ def page(conn: Connection, type_id: int, *, limit: int, offset: int, descending:
     order = records.c.id.desc() if descending else records.c.id.asc()
     return list(
         conn.execute(
-            sa.select(
-                records.c.id,
-                records.c.ext_id,
-                records.c.attributes,
-                records.c.created_at,
-                records.c.updated_at,
-            )
+            sa.select(*_SHOWN)
             .where(records.c.object_type_id == type_id, records.c.archived_at.is_(None))
             .order_by(order)
             .limit(limit)
@@ -352,13 +356,7 @@ def get(conn: Connection, type_id: int, record_id: int) -> RowMapping | None:
     """One live record with its timestamps."""
     return (
         conn.execute(
-            sa.select(
-                records.c.id,
-                records.c.ext_id,
-                records.c.attributes,
-                records.c.created_at,
-                records.c.updated_at,
-            ).where(
+            sa.select(*_SHOWN).where(
                 records.c.object_type_id == type_id,
                 records.c.id == record_id,
                 records.c.archived_at.is_(None),
@@ -383,16 +381,6 @@ def archive(conn: Connection, type_id: int, ids: Sequence[int], at: datetime) ->
             .values(archived_at=at)
         )
     return live
-
-
-_FULL = (
-    records.c.id,
-    records.c.ext_id,
-    records.c.attributes,
-    records.c.created_at,
-    records.c.updated_at,
-    records.c.archived_at,
-)
 
 
 def get_many(
@@ -449,7 +437,7 @@ def after(
     flag = records.c.archived_at.isnot(None) if archived else records.c.archived_at.is_(None)
     return list(
         conn.execute(
-            sa.select(*_FULL)
+            sa.select(*_SHOWN, records.c.archived_at)
             .where(records.c.object_type_id == type_id, records.c.id > after_id, flag)
             .order_by(records.c.id)
             .limit(limit)
