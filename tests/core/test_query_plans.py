@@ -12,6 +12,7 @@ import re
 import pytest
 from sqlalchemy import event
 
+from crmbatch.core.schema import service as schemas
 from crmbatch.worker import drain
 from tests.helpers import submit
 
@@ -33,14 +34,7 @@ def test_applying_a_batch_looks_every_row_up_by_key(sqlite_only, db, settings, a
     garages = [{"ext_id": f"g{i}", "attributes": {"name": "g"}} for i in range(20)]
     submit(db, acct.id, garages, object_type="garage")
     drain(db, settings)
-    statements: list[tuple[str, object]] = []
-
-    @event.listens_for(db.write_engine, "before_cursor_execute")
-    @event.listens_for(db.read_engine, "before_cursor_execute")
-    def capture(conn, cursor, statement, parameters, context, executemany):
-        if statement.lstrip().upper().startswith("SELECT") and not executemany:
-            statements.append((statement, parameters))
-
+    statements = _capture(db)
     batch = [
         {
             "ext_id": f"v{i}",
@@ -54,6 +48,10 @@ def test_applying_a_batch_looks_every_row_up_by_key(sqlite_only, db, settings, a
     submit(db, acct.id, batch)
     submit(db, acct.id, batch)  # the second time every record exists: the update path
     drain(db, settings)
+    _explain_all(db, statements)
+
+
+def _explain_all(db, statements):
     assert statements
     with db.read_engine.connect() as conn:
         for sql, params in statements:
@@ -61,3 +59,61 @@ def test_applying_a_batch_looks_every_row_up_by_key(sqlite_only, db, settings, a
             details = [row[-1] for row in plan]
             unkeyed = [d for d in details if d.split()[1] in BIG_TABLES and not KEYED.search(d)]
             assert not unkeyed, f"{sql}\n{details}"
+
+
+def _capture(db):
+    statements: list[tuple[str, object]] = []
+
+    @event.listens_for(db.write_engine, "before_cursor_execute")
+    @event.listens_for(db.read_engine, "before_cursor_execute")
+    def capture(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("SELECT") and not executemany:
+            statements.append((statement, parameters))
+
+    return statements
+
+
+def test_applying_events_looks_every_contact_and_record_up_by_key(
+    sqlite_only, db, settings, account
+):
+    from tests.helpers import run_events
+
+    acct, _ = account
+    submit(db, acct.id, [{"ext_id": f"v{i}", "attributes": {"model": "m"}} for i in range(20)])
+    drain(db, settings)
+    run_events(db, settings, acct.id, [{"name": "seed", "identity": {"EMAIL": "a0@x.io"}}])
+    statements = _capture(db)
+    batch = [
+        {
+            "name": "e",
+            "identity": {"EMAIL": f"a{i % 10}@x.io", "SMS": f"+3360000{i:04d}"},
+            "contact_properties": {"AGE": i},
+            "object": {"type": "vehicle", "id": None, "ext_id": f"v{i % 20}"},
+        }
+        for i in range(40)
+    ]
+    run_events(db, settings, acct.id, batch)
+    _explain_all(db, statements)
+
+
+def test_a_synchronous_hubspot_batch_looks_every_row_up_by_key(sqlite_only, db, account):
+    from crmbatch.core.records import service as records
+    from crmbatch.worker import apply_now
+
+    acct, _ = account
+    commands = [
+        {"match": ["vin", f"VIN{i}"], "attributes": {"vin": f"VIN{i}", "model": "m"}}
+        for i in range(30)
+    ]
+
+    def accept(conn):
+        return records.accept_upsert(conn, acct.id, "vehicle", commands, dialect="t")
+
+    apply_now(db, accept)
+    statements = _capture(db)
+    _, results = apply_now(db, accept)
+    assert results is not None and {r["status"] for r in results} == {"unchanged"}
+    with db.read() as conn:
+        vehicle = records.custom_type(schemas.load(conn, acct.id), "vehicle")
+        assert len(records.by_ids(conn, vehicle, [r["id"] for r in results])) == 30
+    _explain_all(db, statements)
