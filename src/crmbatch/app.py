@@ -117,6 +117,32 @@ class MetricsMiddleware:
                 )
 
 
+class CorrelationIdMiddleware:
+    """HubSpot's ``X-HubSpot-Correlation-Id`` on every answer under its paths (errors carry the
+    same value in their body; the error handler sets it first)."""
+
+    PREFIXES = ("/crm/", "/crm-object-schemas/")
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(self.PREFIXES):
+            await self.app(scope, receive, send)
+            return
+
+        async def tag(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers") or [])
+                name = b"x-hubspot-correlation-id"
+                if not any(k.lower() == name for k, _ in headers):
+                    headers.append((name, hubspot.correlation_id().encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, tag)
+
+
 def _openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
     def build() -> dict[str, Any]:
         if app.openapi_schema:
@@ -124,7 +150,8 @@ def _openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
         schema = get_openapi(
             title="crmbatch",
             version=__version__,
-            description="Batch-upsert CRM data hub speaking Brevo's v3 API and crmbatch's own.",
+            description="Batch-upsert CRM data hub speaking Brevo's v3 API, HubSpot's CRM v3 API "
+            "and crmbatch's own.",
             routes=app.routes,
         )
         components = schema.setdefault("components", {}).setdefault("schemas", {})
@@ -180,6 +207,7 @@ def create_app(
     app.include_router(brevo_routes.router)
     app.include_router(hubspot_routes.router)
     app.include_router(hubspot_routes.schemas_router)
+    app.add_middleware(CorrelationIdMiddleware)
     app.add_middleware(MetricsMiddleware)
     app.openapi = _openapi(app)  # type: ignore[method-assign]
     return app

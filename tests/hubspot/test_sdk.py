@@ -139,6 +139,10 @@ def test_batch_upsert_by_a_unique_property_then_read_update_page_and_archive(
         ),
     )
     assert first.status == "COMPLETE"
+    _, _, headers = client.crm.objects.batch_api.upsert_with_http_info(
+        "car", upsert_body([("VIN-1", {}, None)])
+    )
+    assert len(headers["X-HubSpot-Correlation-Id"]) == 36
     assert [(r.properties["vin"], r.new) for r in first.results] == [
         ("VIN-1", True),
         ("VIN-2", True),
