@@ -139,6 +139,7 @@ def test_batch_upsert_by_a_unique_property_then_read_update_page_and_archive(
         ),
     )
     assert first.status == "COMPLETE"
+    assert first.requested_at <= first.started_at <= first.completed_at
     _, _, headers = client.crm.objects.batch_api.upsert_with_http_info(
         "car", upsert_body([("VIN-1", {}, None)])
     )

@@ -178,6 +178,7 @@ def _respond(
     body: dict[str, Any] = {
         "status": "COMPLETE",
         "results": results,
+        "requestedAt": started,
         "startedAt": started,
         "completedAt": clock.iso(clock.now()),
         "links": {},
@@ -478,6 +479,7 @@ async def batch_read(
         response: dict[str, Any] = {
             "status": "COMPLETE",
             "results": results,
+            "requestedAt": started,
             "startedAt": started,
             "completedAt": clock.iso(clock.now()),
             "links": {},
