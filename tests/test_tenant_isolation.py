@@ -60,7 +60,8 @@ def _seed_a(api):
     )
     contact_id = wait_process(api, r.json()["processId"])["results"][0]["contact"]["id"]
     type_id = api.get("/crm/v3/schemas/vehicle").json()["objectTypeId"]
-    return p["id"], p["results"][0]["id"], contact_id, type_id
+    list_a = api.post("/v1/lists", json={"name": "A-ONLY-VALUE"}).json()["id"]
+    return p["id"], p["results"][0]["id"], contact_id, (type_id, list_a)
 
 
 def _operations(app):
@@ -70,9 +71,11 @@ def _operations(app):
             yield template, method.upper()
 
 
-def _calls(app, process_id, record_id, contact_id, type_id):
+def _calls(app, process_id, record_id, contact_id, ids):
     """One request per operation, aimed at account A's objects."""
+    type_id, list_id = ids
     values = {
+        "list_id": list_id,
         "object_type": "vehicle",
         "process_id": str(process_id),
         "identifier": EMAIL_A,
@@ -124,6 +127,8 @@ def _calls(app, process_id, record_id, contact_id, type_id):
             body = {"name": "b_prop", "label": "B", "type": "string", "fieldType": "text"}
         elif template.startswith("/crm/v3/properties/") and method == "PATCH":
             body = {"label": "B-WAS-HERE"}
+        elif template == "/v1/lists" and method == "POST":
+            body = {"name": "b-list"}
         elif template.endswith("/schemas") and method == "POST":
             body = {"name": "bcar", "labels": {"singular": "B"}, "properties": []}
         elif template.endswith("/records"):
@@ -153,7 +158,7 @@ def test_every_route_keeps_account_a_to_itself(server, api, db):
             r = b.request(method, path, params=params, json=body)
             assert r.status_code < 500, (method, path, r.text)
             assert not any(m in r.text for m in MARKERS), (method, path, r.text)
-            if "{process_id}" in template or "contact" in template or "{objectType}" in template:
+            if any(p in template for p in ("{process_id}", "contact", "{objectType}", "{list_id}")):
                 assert r.status_code == 404, (method, path, r.text)
             if r.status_code in (202, 207) and "processId" in r.json():
                 wait_process(b, r.json()["processId"])

@@ -224,3 +224,25 @@ events = sa.Table(
     sa.Index("ix_events_contact_date", "contact_id", "event_date", "id"),
     sqlite_autoincrement=True,
 )
+
+#: contact lists: ``id`` is Brevo's integer list id, ``uuid`` the id MainBrainer and /v1 use
+lists = sa.Table(
+    "lists",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("uuid", sa.String(36), nullable=False, unique=True),
+    sa.Column("account_id", BigId, sa.ForeignKey("accounts.id"), nullable=False, index=True),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("created_at", Ts, nullable=False),
+    sqlite_autoincrement=True,
+)
+
+list_members = sa.Table(
+    "list_members",
+    metadata,
+    sa.Column("list_id", BigId, sa.ForeignKey("lists.id"), primary_key=True),
+    sa.Column("contact_id", BigId, primary_key=True),
+    sa.Column("account_id", BigId, nullable=False),
+    sa.Column("added_at", Ts, nullable=False),
+    sa.Index("ix_list_members_contact", "contact_id", "list_id"),
+)

@@ -10,6 +10,7 @@ from crmbatch.core import clock
 from crmbatch.core.contacts.identity import KINDS
 from crmbatch.core.errors import CrmError, NotFound
 from crmbatch.core.events import service as events
+from crmbatch.core.lists import service as lists
 from crmbatch.core.records import store as records_store
 from crmbatch.core.schema import service as schemas
 from crmbatch.core.schema.model import CONTACT_CHANNELS, AccountSchema
@@ -75,7 +76,7 @@ def get(
         "ext_id": row.ext_id,
         "channels": {key: attrs.pop(key, None) for key in CONTACT_CHANNELS},
         "attributes": attrs,
-        "list_ids": [],
+        "list_ids": lists.of_contact(conn, rid),
         "created_at": clock.iso(row.created_at),
         "updated_at": clock.iso(row.updated_at),
     }

@@ -1,4 +1,5 @@
-"""Native routes: /healthz, /metrics, /v1/schema, /v1/processes/{id}, /v1/contacts/{id}."""
+"""Native routes: /healthz, /metrics, /v1/schema, /v1/processes/{id}, /v1/contacts/{id},
+/v1/lists."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from crmbatch import metrics
 from crmbatch.core import clock
 from crmbatch.core.contacts import service as contacts
 from crmbatch.core.errors import CrmError
+from crmbatch.core.lists import service as lists
 from crmbatch.core.processes import service as processes
 from crmbatch.core.schema import service as schemas
 from crmbatch.dialects.common import (
@@ -21,6 +23,7 @@ from crmbatch.dialects.common import (
     CurrentAccount,
     FastJSON,
     json_body,
+    parse,
     read_body,
     run_sync,
 )
@@ -157,3 +160,34 @@ def get_contact(
             for e in c["events"]
         ],
     }
+
+
+@v1.post(
+    "/lists",
+    status_code=201,
+    response_model=wire.ContactList,
+    summary="Create a contact list",
+    openapi_extra=json_body(wire.ListIn),
+)
+async def create_list(request: Request, db: DB, account: CurrentAccount) -> Any:
+    body = parse(await read_body(request), wire.ListIn)
+
+    def create() -> Any:
+        with db.write() as conn:
+            return lists.create(conn, account.id, body.name)
+
+    return JSONResponse(await run_sync(create), status_code=201)
+
+
+@v1.get("/lists", response_model=wire.ContactLists, summary="The account's contact lists")
+def get_lists(db: DB, account: CurrentAccount) -> Any:
+    with db.read() as conn:
+        return {"lists": lists.all_of(conn, account.id)}
+
+
+@v1.get("/lists/{list_id}", response_model=wire.ContactList, summary="A list and its size")
+def get_list(
+    list_id: Annotated[str, Path(min_length=1, max_length=64)], db: DB, account: CurrentAccount
+) -> Any:
+    with db.read() as conn:
+        return lists.get(conn, account.id, list_id)

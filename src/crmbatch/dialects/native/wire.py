@@ -102,3 +102,19 @@ class Contact(BaseModel):
     created_at: str
     updated_at: str
     events: list[ContactEvent] = Field(description="the 10 most recent, newest first")
+
+
+class ListIn(BaseModel):
+    name: str = Field(min_length=1, max_length=255, examples=["Newsletter"])
+
+
+class ContactList(BaseModel):
+    id: str = Field(description="the list's UUID (MainBrainer's listId)")
+    list_id: int = Field(description="the list's number, as Brevo's listIds show it")
+    name: str
+    members: int
+    created_at: str
+
+
+class ContactLists(BaseModel):
+    lists: list[ContactList]
