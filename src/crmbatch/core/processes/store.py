@@ -39,6 +39,13 @@ def forget_idempotency_key(conn: Connection, process_id: int) -> None:
     )
 
 
+def _not_before_request(now: datetime) -> Any:
+    """``now``, or the request's own time when that is later: a worker's clock is read before
+    its claim sees the newly committed process, so it can be a little earlier (PostgreSQL)."""
+    p = processes
+    return sa.case((p.c.requested_at > now, p.c.requested_at), else_=now)
+
+
 def claim_next(
     conn: Connection,
     *,
@@ -92,7 +99,7 @@ def claim_next(
             status="in_process",
             worker_id=worker_id,
             lease_until=lease_until,
-            started_at=sa.func.coalesce(p.c.started_at, now),
+            started_at=sa.func.coalesce(p.c.started_at, _not_before_request(now)),
             attempts=p.c.attempts + 1,
         )
     )
@@ -147,7 +154,7 @@ def claim_followers(
             status="in_process",
             worker_id=worker_id,
             lease_until=lease_until,
-            started_at=now,
+            started_at=_not_before_request(now),
             attempts=p.c.attempts + 1,
         )
     )
