@@ -41,8 +41,8 @@ def normalise(kind: str, value: Any) -> Any:
     raise CrmError(f"unknown identifier type {kind!r}; use one of {', '.join(KINDS)}")
 
 
-def find_id(conn: Connection, schema: AccountSchema, kind: str, value: Any) -> int:
-    """The id of the live contact that ``kind`` = ``value`` names, or :class:`NotFound`."""
+def _find(conn: Connection, schema: AccountSchema, kind: str, value: Any) -> Any:
+    """The live contact that ``kind`` = ``value`` names (its row), or :class:`NotFound`."""
     t = schema.types[CONTACT]
     value = normalise(kind, value)
     rid: int | None
@@ -56,20 +56,23 @@ def find_id(conn: Connection, schema: AccountSchema, kind: str, value: Any) -> i
             conn, t.id, [(schemas.unique_kind(kind), identifier_value(value))]
         )
         rid = next(iter(pairs.values()), None)
-    if rid is None or records_store.get(conn, t.id, rid) is None:
+    row = None if rid is None else records_store.get(conn, t.id, rid)
+    if row is None:
         raise NotFound("Contact does not exist", field="identifier")
-    return rid
+    return row
+
+
+def find_id(conn: Connection, schema: AccountSchema, kind: str, value: Any) -> int:
+    """The id of the live contact that ``kind`` = ``value`` names, or :class:`NotFound`."""
+    return int(_find(conn, schema, kind, value).id)
 
 
 def get(
     conn: Connection, account_id: int, kind: str, value: Any, *, recent_events: int = 0
 ) -> dict[str, Any]:
     """A contact: id, ext_id, channels, attributes, lists, timestamps (and its latest events)."""
-    schema = schemas.load(conn, account_id)
-    t = schema.types[CONTACT]
-    rid = find_id(conn, schema, kind, value)
-    row = records_store.get(conn, t.id, rid)
-    assert row is not None
+    row = _find(conn, schemas.load(conn, account_id), kind, value)
+    rid = row.id
     attrs = dict(row.attributes)
     contact: dict[str, Any] = {
         "id": row.id,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy.engine import Connection, RowMapping
@@ -41,9 +42,10 @@ class Group:
     def kind(self) -> str:
         return str(self.head["kind"])
 
+    @cached_property
     def payload(self) -> dict[str, Any]:
-        """The group's items as one payload; the fingerprint only when every process was
-        checked against the same schema."""
+        """The group's items as one payload (built once: prepare and run both use it); the
+        fingerprint only when every process was checked against the same schema."""
         if len(self.rows) == 1:
             return dict(self.head["payload"])
         key = GROUPABLE[self.kind]
@@ -105,7 +107,7 @@ def _missing_type(payload: dict[str, Any], n: int) -> records_apply.Outcome:
 def prepare(conn: Connection, group: Group) -> Any:
     """Work a group's outcome out on a read snapshot, outside the write lock (``None`` when
     its kind has nothing to prepare). :func:`run` then only writes it, if still valid."""
-    payload = group.payload()
+    payload = group.payload
     schema = schemas.load(conn, group.head["account_id"])
     if group.kind == KIND_EVENTS:
         return events_apply.plan(conn, schema, payload)
@@ -190,7 +192,7 @@ def run(conn: Connection, group: Group, prepared: Any = None) -> list[records_ap
     handler = HANDLERS.get(group.kind)
     if handler is None:
         raise LookupError(f"no handler for process kind {group.kind!r}")
-    return group.split(handler(conn, group, group.payload(), prepared))
+    return group.split(handler(conn, group, group.payload, prepared))
 
 
 def group_of(rows: Sequence[RowMapping]) -> Group:

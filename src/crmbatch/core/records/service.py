@@ -72,19 +72,12 @@ def check_commands(
     checked: list[dict[str, Any]] = []
     for i, c in enumerate(commands):
         where = f"{collection}[{i}]"
-        attrs = c.get("attributes") or {}
-        if len(attrs) > MAX_ATTRIBUTES:
-            problems.append(
-                (f"{where}.attributes", f"at most {MAX_ATTRIBUTES} attributes per record")
-            )
+        clean, found = _check_one(checker, c)
+        problems += [(f"{where}.{field}", msg) for field, msg in found]
+        if clean is not None:
+            checked.append(clean)
+        if len(c.get("attributes") or {}) > MAX_ATTRIBUTES:
             continue
-        result = checker.check(attrs)
-        for key, msg in result.problems:
-            problems.append((f"{where}.attributes.{key}", msg))
-        clean = {**c, "attributes": result.attributes}
-        if result.warnings:
-            clean["warnings"] = result.warnings
-        checked.append(clean)
         entries = c.get("associations") or []
         if len(entries) > MAX_ASSOCIATION_ENTRIES:
             problems.append(
@@ -154,32 +147,33 @@ def check_each(
     ``unknown_is_error``: an attribute the type does not define is a problem, not a warning.
     """
     checker = AttributeChecker(t)
-    out: list[tuple[dict[str, Any] | None, list[tuple[str, str]]]] = []
-    for c in commands:
-        attrs = c.get("attributes") or {}
-        problems: list[tuple[str, str]] = []
-        if len(attrs) > MAX_ATTRIBUTES:
-            problems.append(("attributes", f"at most {MAX_ATTRIBUTES} attributes per record"))
-            out.append((None, problems))
-            continue
-        result = checker.check(attrs)
-        problems += result.problems
-        warnings = result.warnings
-        if unknown_is_error:
-            problems += [
-                (w["field"], w["message"].replace(" and was ignored", ""))
-                for w in warnings
-                if w["code"] == "unknown_attribute"
-            ]
-            warnings = [w for w in warnings if w["code"] != "unknown_attribute"]
-        if problems:
-            out.append((None, problems))
-            continue
-        clean = {**c, "attributes": result.attributes}
-        if warnings:
-            clean["warnings"] = warnings
-        out.append((clean, []))
-    return out
+    return [_check_one(checker, c, unknown_is_error=unknown_is_error) for c in commands]
+
+
+def _check_one(
+    checker: AttributeChecker, c: dict[str, Any], *, unknown_is_error: bool = False
+) -> tuple[dict[str, Any] | None, list[tuple[str, str]]]:
+    """One command's attributes: ``(cleaned command, [])`` or ``(None, problems)``, each
+    problem named by its field within the record (``attributes.year``)."""
+    attrs = c.get("attributes") or {}
+    if len(attrs) > MAX_ATTRIBUTES:
+        return None, [("attributes", f"at most {MAX_ATTRIBUTES} attributes per record")]
+    result = checker.check(attrs)
+    problems = [(f"attributes.{key}", msg) for key, msg in result.problems]
+    warnings = result.warnings
+    if unknown_is_error:
+        problems += [
+            (f"attributes.{w['field']}", w["message"].replace(" and was ignored", ""))
+            for w in warnings
+            if w["code"] == "unknown_attribute"
+        ]
+        warnings = [w for w in warnings if w["code"] != "unknown_attribute"]
+    if problems:
+        return None, problems
+    clean = {**c, "attributes": result.attributes}
+    if warnings:
+        clean["warnings"] = warnings
+    return clean, []
 
 
 def accept_archive(

@@ -18,7 +18,7 @@ from crmbatch.core.errors import CrmError, NotFound
 from crmbatch.core.processes import service as processes
 from crmbatch.core.records import service as records
 from crmbatch.core.schema import service as schemas
-from crmbatch.core.schema.model import AccountSchema, ObjectType
+from crmbatch.core.schema.model import AccountSchema, Attribute, ObjectType
 from crmbatch.core.values import identifier_value
 from crmbatch.dialects.common import (
     DB,
@@ -64,6 +64,18 @@ def _schema(db: Any, account_id: int) -> AccountSchema:
 
 def _invalid(message: str, **context: list[str]) -> CrmError:
     return CrmError(message, field="inputs", **context)
+
+
+def _id_attribute(t: ObjectType, prop: str, message: str | None = None) -> Attribute:
+    """The unique attribute an ``idProperty`` names, or HubSpot's 400 for a non-unique one."""
+    attr = t.attributes.get(translate.attribute_key(t, prop))
+    if attr is None or not attr.unique:
+        raise _invalid(
+            message
+            or f"Unable to perform update/upsert by non-unique "
+            f"{translate.object_type_id(t)} property {prop}"
+        )
+    return attr
 
 
 def _check_size(n: int, limit: int = wire.MAX_INPUTS) -> None:
@@ -220,13 +232,8 @@ async def batch_upsert(
             prop = inp.idProperty or idProperty
             if not prop:
                 raise _invalid(f"inputs[{n}].idProperty is required for upsert")
-            key = translate.attribute_key(t, prop)
-            attr = t.attributes.get(key)
-            if attr is None or not attr.unique:
-                raise _invalid(
-                    f"Unable to perform update/upsert by non-unique "
-                    f"{translate.object_type_id(t)} property {prop}"
-                )
+            attr = _id_attribute(t, prop)
+            key = attr.key
             value = translate.value_in(attr, inp.id)
             norm = identifier_value(value)
             if norm in seen:
@@ -301,13 +308,8 @@ def _update_items(
         item.extra = {"wanted": list(inp.properties)}
         items.append(item)
         if prop and prop != "hs_object_id":
-            key = translate.attribute_key(t, prop)
-            attr = t.attributes.get(key)
-            if attr is None or not attr.unique:
-                raise _invalid(
-                    f"Unable to perform update/upsert by non-unique "
-                    f"{translate.object_type_id(t)} property {prop}"
-                )
+            attr = _id_attribute(t, prop)
+            key = attr.key
             value = identifier_value(translate.value_in(attr, inp.id))
             by_value.setdefault(key, []).append(item)
             item.extra["lookup"] = (key, value, inp.id)
@@ -405,12 +407,11 @@ def _read(
     """given id → record, and the ids not found."""
     with db.read() as conn:
         if id_property and id_property != "hs_object_id":
-            key = translate.attribute_key(t, id_property)
-            attr = t.attributes.get(key)
-            if attr is None or not attr.unique:
-                raise _invalid(f"{id_property!r} is not a unique property of {t.name}")
+            attr = _id_attribute(
+                t, id_property, f"{id_property!r} is not a unique property of {t.name}"
+            )
             norm = {g: identifier_value(translate.value_in(attr, g)) for g in given}
-            found = records.lookup(conn, t, key, list(norm.values()))
+            found = records.lookup(conn, t, attr.key, list(norm.values()))
             ids = {g: found[v] for g, v in norm.items() if v in found}
         else:
             ids = {g: int(g) for g in given if g.isdigit() and len(g) <= 18}
