@@ -257,3 +257,30 @@ def api_for(server: LiveServer) -> Iterator[Any]:
     yield make
     for client in clients:
         client.close()
+
+
+def hook_settings(database_url: str, **overrides: Any) -> Settings:
+    """A server's settings for webhook tests: receivers on 127.0.0.1 allowed, fast retries."""
+    values: dict[str, Any] = dict(
+        database_url=database_url,
+        embedded_worker=True,
+        poll_interval=0.01,
+        webhook_allow_private=True,
+        webhook_retry_base=0.05,
+        webhook_timeout=5.0,
+    )
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture
+def hook_server(db: Database, database_url: str) -> Iterator[LiveServer]:
+    """The live server with webhooks allowed to 127.0.0.1 and retried within a second."""
+    with LiveServer(hook_settings(database_url), db) as live:
+        yield live
+
+
+@pytest.fixture
+def hook_api(hook_server: LiveServer, account: tuple[accounts.Account, str]) -> Iterator[Any]:
+    with hook_server.client(account[1]) as client:
+        yield client

@@ -20,11 +20,14 @@ from crmbatch import __version__, metrics
 from crmbatch.config import Settings
 from crmbatch.core.errors import CrmError, InvalidInput, NotFound
 from crmbatch.db.engine import Checkpointer, Database
+from crmbatch.delivery import Dispatcher
 from crmbatch.dialects import common
 from crmbatch.dialects.brevo import routes as brevo_routes
 from crmbatch.dialects.brevo import translate as brevo
 from crmbatch.dialects.hubspot import routes as hubspot_routes
 from crmbatch.dialects.hubspot import translate as hubspot
+from crmbatch.dialects.mainbrainer import routes as mainbrainer_routes
+from crmbatch.dialects.mainbrainer import translate as mainbrainer
 from crmbatch.dialects.native import routes as native_routes
 from crmbatch.runtime import tune_gc
 from crmbatch.worker import Worker
@@ -38,6 +41,7 @@ RENDERERS: list[tuple[str, ErrorRenderer]] = [
     ("/v3/", brevo.error_body),
     ("/crm/", hubspot.error_body),
     ("/crm-object-schemas/", hubspot.error_body),
+    ("/mainbrainer/", mainbrainer.error_body),
 ]
 
 
@@ -180,10 +184,12 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        worker = None
+        worker = dispatcher = None
         checkpointer = Checkpointer(database).start()
         if settings.embedded_worker:
-            worker = Worker(database, settings)
+            dispatcher = Dispatcher(database, settings)
+            dispatcher.start_thread()
+            worker = Worker(database, settings, on_webhooks=dispatcher.wake)
             worker.start_thread()
             app.state.wake_worker = worker.wake
         if tune_runtime:
@@ -193,6 +199,8 @@ def create_app(
         finally:
             if worker is not None:
                 worker.stop()
+            if dispatcher is not None:
+                dispatcher.stop()
             checkpointer.stop()
             if db is None:
                 database.dispose()
@@ -207,6 +215,7 @@ def create_app(
     app.include_router(brevo_routes.router)
     app.include_router(hubspot_routes.router)
     app.include_router(hubspot_routes.schemas_router)
+    app.include_router(mainbrainer_routes.router)
     app.add_middleware(CorrelationIdMiddleware)
     app.add_middleware(MetricsMiddleware)
     app.openapi = _openapi(app)  # type: ignore[method-assign]

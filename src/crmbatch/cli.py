@@ -117,6 +117,7 @@ def worker(
 ) -> None:
     """A standalone worker process: claims and applies processes until SIGTERM or Ctrl-C."""
     from crmbatch import logs
+    from crmbatch.delivery import Dispatcher
     from crmbatch.worker import Worker
 
     settings = _settings()
@@ -125,17 +126,21 @@ def worker(
     from crmbatch.runtime import tune_gc
 
     db = _database(settings)
-    workers = [Worker(db, settings) for _ in range(max(1, concurrency))]
+    dispatcher = Dispatcher(db, settings)
+    workers = [
+        Worker(db, settings, on_webhooks=dispatcher.wake) for _ in range(max(1, concurrency))
+    ]
     checkpointer = Checkpointer(db).start()
     tune_gc()
 
     def stop(*_: Any) -> None:
         for w in workers:
             w.stop()
+        dispatcher.stop()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    threads = [w.start_thread() for w in workers]
+    threads = [w.start_thread() for w in workers] + [dispatcher.start_thread()]
     err.print(f"crmbatch worker running ({len(workers)} thread(s)); Ctrl-C to stop")
     for t in threads:
         while t.is_alive():

@@ -54,6 +54,12 @@ class Settings:
     poll_interval: float = 0.05
     #: fault injection for the crash tests: sleep this long inside the apply transaction
     debug_apply_delay: float = 0.0
+    #: webhook retries: the first waits about this long (seconds), each next one twice as long
+    webhook_retry_base: float = 10.0
+    #: webhook retries stop this long (seconds) after the process completed
+    webhook_retry_for: float = 24 * 3600.0
+    #: seconds an attempt may take, connection included
+    webhook_timeout: float = 10.0
 
     @property
     def is_sqlite(self) -> bool:
@@ -82,4 +88,7 @@ class Settings:
             lease_seconds=_float(env, "CRMBATCH_LEASE_SECONDS", 30.0),
             poll_interval=_float(env, "CRMBATCH_POLL_INTERVAL", 0.05),
             debug_apply_delay=_float(env, "CRMBATCH_DEBUG_APPLY_DELAY", 0.0),
+            webhook_retry_base=_float(env, "CRMBATCH_WEBHOOK_RETRY_BASE", 10.0),
+            webhook_retry_for=_float(env, "CRMBATCH_WEBHOOK_RETRY_FOR", 24 * 3600.0),
+            webhook_timeout=_float(env, "CRMBATCH_WEBHOOK_TIMEOUT", 10.0),
         )

@@ -35,6 +35,13 @@ QUEUE_DEPTH = Gauge(
     "crmbatch_queue_depth", "Processes not yet completed", ["status"], registry=REGISTRY
 )
 
+WEBHOOK_ATTEMPTS = Counter(
+    "crmbatch_webhook_attempts_total",
+    "Webhook delivery attempts, by the delivery's state after it (delivered, pending, failed)",
+    ["state"],
+    registry=REGISTRY,
+)
+
 
 def observe_applied(kind: str, counts: dict[str, int], seconds: float) -> None:
     BATCHES_APPLIED.labels(kind).inc()

@@ -27,6 +27,7 @@ from crmbatch.core import clock
 from crmbatch.core.processes import runner
 from crmbatch.core.processes import store as process_store
 from crmbatch.core.processes.service import Accepted
+from crmbatch.core.webhooks import service as webhooks
 from crmbatch.db.engine import Database
 
 log = logging.getLogger("crmbatch.worker")
@@ -35,6 +36,12 @@ MAX_ATTEMPTS = 5
 
 def new_worker_id() -> str:
     return f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def webhook_policy(settings: Settings) -> webhooks.RetryPolicy:
+    return webhooks.RetryPolicy(
+        base=settings.webhook_retry_base, give_up_after=settings.webhook_retry_for
+    )
 
 
 #: at most this many items (records, events) are applied in one transaction when several small
@@ -79,9 +86,16 @@ def claim_group(
         return [head, *followers]
 
 
-def apply_claimed(db: Database, claimed: Any, worker_id: str, *, debug_delay: float = 0.0) -> bool:
-    """Apply claimed processes (one row or a group) in one transaction; return False if they
-    were no longer ours to apply."""
+def apply_claimed(
+    db: Database,
+    claimed: Any,
+    worker_id: str,
+    *,
+    debug_delay: float = 0.0,
+    policy: webhooks.RetryPolicy = webhooks.RetryPolicy(),
+) -> bool:
+    """Apply claimed processes (one row or a group) in one transaction, with the webhook
+    deliveries that announce them; return False if they were no longer ours to apply."""
     rows = claimed if isinstance(claimed, list) else [claimed]
     group = runner.group_of(rows)
     ids = [r["id"] for r in rows]
@@ -104,7 +118,7 @@ def apply_claimed(db: Database, claimed: Any, worker_id: str, *, debug_delay: fl
             outcomes = runner.run(conn, group, prepared)
             if debug_delay:
                 time.sleep(debug_delay)
-            _complete(conn, rows, outcomes)
+            _complete(conn, rows, outcomes, policy)
     except Exception as exc:
         log.exception("process.apply_failed", extra={"process_id": ids[0], "group": ids})
         for row in rows:
@@ -156,7 +170,7 @@ def apply_now(
             )
         if row is not None:
             (outcome,) = runner.run(conn, runner.group_of([row]))
-            _complete(conn, [row], [outcome])
+            _complete(conn, [row], [outcome], webhooks.RetryPolicy())
             metrics.observe_applied(row["kind"], outcome.counts, 0.0)
             return accepted.process_id, outcome.results
     return wait_completed(db, accepted.process_id, timeout), None
@@ -177,10 +191,13 @@ def wait_completed(db: Database, process_id: int, timeout: float) -> int:
         pause = min(pause * 2, 0.05)
 
 
-def _complete(conn: Connection, rows: list[Any], outcomes: list[Any]) -> None:
-    """Mark processes completed with their counts and per-item results (same transaction as
-    the data they describe)."""
+def _complete(
+    conn: Connection, rows: list[Any], outcomes: list[Any], policy: webhooks.RetryPolicy
+) -> None:
+    """Mark processes completed with their counts and per-item results, and queue the webhooks
+    that announce them (same transaction as the data they describe)."""
     at = clock.now()
+    webhooks.enqueue(conn, rows, at=at, policy=policy)
     for row, outcome in zip(rows, outcomes, strict=True):
         process_store.complete(
             conn,
@@ -213,12 +230,22 @@ def _give_back(db: Database, row: Any, worker_id: str, exc: Exception) -> None:
         log.exception("process.release_failed", extra={"process_id": row["id"]})
 
 
-def run_once(db: Database, settings: Settings, worker_id: str) -> int:
+def run_once(
+    db: Database, settings: Settings, worker_id: str, on_webhooks: Callable[[], None] | None = None
+) -> int:
     """Claim and apply the next process (or group); return how many processes it held (0 when
-    there was nothing to do)."""
+    there was nothing to do). ``on_webhooks`` is called when the group queued deliveries."""
     group = claim_group(db, worker_id, settings.lease_seconds)
     if group:
-        apply_claimed(db, group, worker_id, debug_delay=settings.debug_apply_delay)
+        done = apply_claimed(
+            db,
+            group,
+            worker_id,
+            debug_delay=settings.debug_apply_delay,
+            policy=webhook_policy(settings),
+        )
+        if done and on_webhooks is not None and any(r["notify_url"] for r in group):
+            on_webhooks()
     return len(group)
 
 
@@ -234,10 +261,19 @@ def drain(db: Database, settings: Settings, worker_id: str | None = None) -> int
 class Worker:
     """A loop over :func:`run_once` that sleeps when idle and stops cleanly on request."""
 
-    def __init__(self, db: Database, settings: Settings, worker_id: str | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        worker_id: str | None = None,
+        *,
+        on_webhooks: Callable[[], None] | None = None,
+    ) -> None:
         self.db = db
         self.settings = settings
         self.worker_id = worker_id or new_worker_id()
+        #: wakes the webhook sender when a completed process queued a delivery
+        self.on_webhooks = on_webhooks
         self.stop_event = threading.Event()
         self.wake_event = threading.Event()
 
@@ -253,7 +289,7 @@ class Worker:
         backoff = self.settings.poll_interval
         while not self.stop_event.is_set():
             try:
-                did = run_once(self.db, self.settings, self.worker_id)
+                did = run_once(self.db, self.settings, self.worker_id, self.on_webhooks)
                 backoff = self.settings.poll_interval
             except Exception:
                 log.exception("worker.loop_error")

@@ -246,3 +246,29 @@ list_members = sa.Table(
     sa.Column("added_at", Ts, nullable=False),
     sa.Index("ix_list_members_contact", "contact_id", "list_id"),
 )
+
+#: the webhook outbox: one row per announcement of a completed process, written in the
+#: transaction that completes it, sent (and retried) by the workers until a 2xx or its deadline
+webhook_deliveries = sa.Table(
+    "webhook_deliveries",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    #: X-Crmbatch-Delivery: the same on every attempt, so receivers can drop repeats
+    sa.Column("uuid", sa.String(36), nullable=False, unique=True),
+    sa.Column("account_id", BigId, sa.ForeignKey("accounts.id"), nullable=False),
+    sa.Column("process_id", BigId, sa.ForeignKey("processes.id"), nullable=False, index=True),
+    sa.Column("url", sa.String(2048), nullable=False),
+    #: pending → delivered | failed (gave up at its deadline)
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    #: when it is next due; a sender pushes it forward while it sends (its lease)
+    sa.Column("next_attempt_at", Ts, nullable=False),
+    sa.Column("deadline", Ts, nullable=False),
+    sa.Column("last_status", sa.Integer, nullable=True),
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("last_attempt_at", Ts, nullable=True),
+    sa.Column("delivered_at", Ts, nullable=True),
+    sa.Column("created_at", Ts, nullable=False),
+    sa.Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+    sqlite_autoincrement=True,
+)

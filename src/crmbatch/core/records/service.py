@@ -212,6 +212,7 @@ def accept_delete(
     dialect: str,
     idempotency_key: str | None = None,
     digest: str | None = None,
+    notify_url: str | None = None,
 ) -> processes.Accepted:
     schema = schemas.load(conn, account_id)
     t = custom_type(schema, object_type)
@@ -236,6 +237,7 @@ def accept_delete(
         received=len(keys),
         idempotency_key=idempotency_key,
         digest=digest,
+        notify_url=notify_url,
     )
 
 

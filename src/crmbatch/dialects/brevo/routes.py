@@ -14,6 +14,7 @@ from crmbatch.core.errors import CrmError, OutOfRange
 from crmbatch.core.events import service as events
 from crmbatch.core.processes import service as processes
 from crmbatch.core.records import service as records
+from crmbatch.core.webhooks import targets
 from crmbatch.dialects.brevo import translate, wire
 from crmbatch.dialects.common import (
     DB,
@@ -61,6 +62,24 @@ async def _accept(request: Request, kind: str, message: str, accept: Any) -> JSO
     return JSONResponse({"processId": accepted.process_id, "message": message}, status_code=202)
 
 
+#: Brevo's imports take a ``notifyUrl``; crmbatch's batches take it as a query parameter
+NotifyUrl = Annotated[
+    str | None,
+    Query(
+        max_length=2048,
+        description="POSTed the process in full, signed, once it is applied (see the README)",
+    ),
+]
+
+
+def _notify(request: Request, url: str | None) -> str | None:
+    """A webhook target the worker may call, or a 400 saying why not."""
+    if url is not None:
+        allow = request.app.state.settings.webhook_allow_private
+        targets.check(url, allow_private=allow, field="notify_url")
+    return url
+
+
 def _digest(request: Request, raw: bytes) -> str | None:
     if not request.headers.get("idempotency-key"):
         return None
@@ -75,7 +94,11 @@ def _digest(request: Request, raw: bytes) -> str | None:
     openapi_extra=json_body(wire.UpsertRequest),
 )
 async def upsert_records(
-    object_type: ObjectType, request: Request, db: DB, account: CurrentAccount
+    object_type: ObjectType,
+    request: Request,
+    db: DB,
+    account: CurrentAccount,
+    notify_url: NotifyUrl = None,
 ) -> Any:
     raw = await read_body(request)
 
@@ -83,6 +106,7 @@ async def upsert_records(
         commands = translate.fast_upsert_commands(load_json(raw))
         if commands is None:  # unusual or invalid: the wire model decides and explains
             commands = translate.upsert_commands(parse(raw, wire.UpsertRequest))
+        target = _notify(request, notify_url)  # a DNS lookup: not under the write lock
         with db.write() as conn:
             return records.accept_upsert(
                 conn,
@@ -92,6 +116,7 @@ async def upsert_records(
                 dialect="brevo",
                 idempotency_key=request.headers.get("idempotency-key"),
                 digest=_digest(request, raw),
+                notify_url=target,
             )
 
     return await _accept(
@@ -107,12 +132,17 @@ async def upsert_records(
     openapi_extra=json_body(wire.DeleteRequest),
 )
 async def delete_records(
-    object_type: ObjectType, request: Request, db: DB, account: CurrentAccount
+    object_type: ObjectType,
+    request: Request,
+    db: DB,
+    account: CurrentAccount,
+    notify_url: NotifyUrl = None,
 ) -> Any:
     raw = await read_body(request)
 
     def accept() -> Any:
         body = parse(raw, wire.DeleteRequest)
+        target = _notify(request, notify_url)
         with db.write() as conn:
             return records.accept_delete(
                 conn,
@@ -123,6 +153,7 @@ async def delete_records(
                 dialect="brevo",
                 idempotency_key=request.headers.get("idempotency-key"),
                 digest=_digest(request, raw),
+                notify_url=target,
             )
 
     message = "Batch object records are being processed for deletion."
@@ -217,8 +248,11 @@ EVENTS_BODY_LIMIT = 512 * 1024
 BATCH_MESSAGE = "Batch accepted. Valid events have been added to the processing queue."
 
 
-def _accept_events(request: Request, db: Any, account: Any, raw: bytes, data: Any) -> Any:
+def _accept_events(
+    request: Request, db: Any, account: Any, raw: bytes, data: Any, notify_url: str | None = None
+) -> Any:
     def accept() -> events.EventsAccepted:
+        target = _notify(request, notify_url)
         with db.write() as conn:
             return events.accept_events(
                 conn,
@@ -228,6 +262,7 @@ def _accept_events(request: Request, db: Any, account: Any, raw: bytes, data: An
                 identity_fields=translate.IDENTITY_FIELDS,
                 idempotency_key=request.headers.get("idempotency-key"),
                 digest=_digest(request, raw),
+                notify_url=target,
             )
 
     return accept
@@ -267,7 +302,9 @@ async def create_event(request: Request, db: DB, account: CurrentAccount) -> Res
     summary="Track up to 200 events (applied asynchronously)",
     openapi_extra=json_body(wire.EventsBatch),
 )
-async def create_batch_events(request: Request, db: DB, account: CurrentAccount) -> Any:
+async def create_batch_events(
+    request: Request, db: DB, account: CurrentAccount, notify_url: NotifyUrl = None
+) -> Any:
     raw = await read_body(request)
     if len(raw) > EVENTS_BODY_LIMIT:
         raise OutOfRange(
@@ -275,7 +312,7 @@ async def create_batch_events(request: Request, db: DB, account: CurrentAccount)
             field="body",
         )
     data = translate.events_in(load_json(raw))
-    result = await run_sync(_accept_events(request, db, account, raw, data))
+    result = await run_sync(_accept_events(request, db, account, raw, data, notify_url))
     _queued(request, result)
     body: dict[str, Any] = {"message": BATCH_MESSAGE, "count": result.count}
     if result.accepted is not None:

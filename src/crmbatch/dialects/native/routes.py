@@ -17,6 +17,7 @@ from crmbatch.core.errors import CrmError
 from crmbatch.core.lists import service as lists
 from crmbatch.core.processes import service as processes
 from crmbatch.core.schema import service as schemas
+from crmbatch.core.webhooks import service as webhooks
 from crmbatch.dialects.common import (
     DB,
     MAX_INT64,
@@ -127,7 +128,9 @@ def get_process(
     process_id: Annotated[int, Path(ge=1, le=MAX_INT64)], db: DB, account: CurrentAccount
 ) -> Any:
     with db.read() as conn:
-        return FastJSON(processes.full(conn, account.id, process_id))
+        process = processes.full(conn, account.id, process_id)
+        process["webhooks"] = webhooks.of_process(conn, process_id)
+    return FastJSON(process)
 
 
 @v1.get(
@@ -144,6 +147,7 @@ def get_contact(
         "id": c["id"],
         "ext_id": c["ext_id"],
         "identifiers": c["channels"],
+        "opt_ins": c["opt_ins"],
         "attributes": c["attributes"],
         "list_ids": c["list_ids"],
         "created_at": c["created_at"],

@@ -67,6 +67,18 @@ class Counts(BaseModel):
     skipped: int
 
 
+class WebhookDelivery(BaseModel):
+    id: str = Field(description="X-Crmbatch-Delivery: the same on every attempt")
+    url: str
+    status: str = Field(description="pending (retrying), delivered, or failed (gave up)")
+    attempts: int
+    last_status: int | None = Field(description="the HTTP status of the last attempt")
+    last_error: str | None
+    last_attempt_at: str | None
+    next_attempt_at: str | None
+    delivered_at: str | None
+
+
 class ProcessFull(BaseModel):
     id: int
     kind: str
@@ -80,6 +92,9 @@ class ProcessFull(BaseModel):
     error: str | None
     counts: Counts
     results: list[RecordResult]
+    webhooks: list[WebhookDelivery] = Field(
+        description="the deliveries announcing this process (when it named a webhook URL)"
+    )
 
 
 class ContactEvent(BaseModel):
@@ -96,6 +111,9 @@ class Contact(BaseModel):
     ext_id: str | None
     identifiers: dict[str, str | None] = Field(
         description="EMAIL, SMS, WHATSAPP, LANDLINE_NUMBER (each unique in the account)"
+    )
+    opt_ins: dict[str, bool | None] = Field(
+        description="EMAIL_OPT_IN, SMS_OPT_IN: true, false, or null when never given"
     )
     attributes: dict[str, Any]
     list_ids: list[int]
