@@ -16,6 +16,14 @@ The events workload (``POST /v3/events/batch``): about a third of the events are
 the rest for contacts that exist (seeded first, untimed), each with 5 event properties and 2
 contact properties. Its ceiling is the same event rows inserted straight into the events table.
 
+The mainbrainer workload (``POST /mainbrainer/contacts/batch``): batches of 100 contacts, half new
+and half existing (seeded first, untimed), each with 5 property fields, every batch with a
+``webHookUrl`` on a local receiver. The clock stops when the last webhook has arrived; every batch
+must have been announced exactly once. Its ceiling is the same contacts upserted straight into the
+records table.
+
+    python benchmarks/upsert.py --workload mainbrainer --clients 4
+
 The hubspot workload (``POST /crm/v3/objects/vehicle/batch/upsert``, synchronous): batches of 100
 by the unique property ``vin``, half of each batch new records and half existing ones (seeded
 first, untimed). The answer holds the applied records, so the time to answer is the time to apply.
@@ -24,6 +32,7 @@ first, untimed). The answer holds the applied records, so the time to answer is 
 from __future__ import annotations
 
 import argparse
+import copy
 import os
 import statistics
 import sys
@@ -196,6 +205,123 @@ def hubspot_bodies(n: int) -> tuple[list[bytes], list[list[dict[str, Any]]]]:
     return bodies, batches
 
 
+CONTACT_EXTRA = {"CITY": {"type": "text"}, "VIP": {"type": "boolean"}}
+
+
+def mainbrainer_batches(n: int, seeded: int) -> list[list[dict[str, Any]]]:
+    """Batches of 100: even items new contacts, odd ones seeded contacts, 5 properties each."""
+    out = []
+    for start in range(0, n, 100):
+        batch = []
+        for i in range(start, min(n, start + 100)):
+            email = f"new-{i}@example.com" if i % 2 == 0 else f"seed-{i % seeded}@example.com"
+            fields = {
+                "FIRSTNAME": f"Name {i % 300}",
+                "LASTNAME": f"Family {i % 700}",
+                "AGE": str(18 + i % 60),
+                "CITY": f"City {i % 40}",
+                "VIP": "true" if i % 5 == 0 else "false",
+            }
+            batch.append(
+                {
+                    "email": email,
+                    "emailOptIn": bool(i % 2),
+                    "propertyFields": [
+                        {"propertyName": k, "propertyValue": v} for k, v in fields.items()
+                    ],
+                }
+            )
+        out.append(batch)
+    return out
+
+
+def push_mainbrainer(
+    base: str, key: str, batches: list[list[dict[str, Any]]], clients: int, hook_url: str | None
+) -> tuple[float, list[float], list[str]]:
+    """Send every batch, ``clients`` at a time; the seconds until sent, the time each took to be
+    accepted, and the batch ids."""
+    accept: list[float] = []
+    ids: list[str] = []
+    lock = threading.Lock()
+    local = threading.local()
+
+    def send(batch: list[dict[str, Any]]) -> None:
+        if not hasattr(local, "client"):
+            headers = {"authorization": f"Bearer {key}"}
+            local.client = httpx.Client(base_url=base, headers=headers, timeout=120)
+        body = orjson.dumps({"createUpdateContacts": batch, "webHookUrl": hook_url})
+        t0 = time.perf_counter()
+        r = local.client.post(
+            "/mainbrainer/contacts/batch",
+            content=body,
+            headers={"content-type": "application/json"},
+        )
+        elapsed = time.perf_counter() - t0
+        if r.status_code != 202:
+            raise SystemExit(f"contacts/batch answered {r.status_code}: {r.text[:300]}")
+        with lock:
+            accept.append(elapsed)
+            ids.append(r.json()["data"]["batchId"])
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        list(pool.map(send, batches))
+    return time.perf_counter() - started, accept, ids
+
+
+def run_mainbrainer(
+    base: str, key: str, raw_url: str, n: int, clients: int
+) -> tuple[str, float, float, float, float]:
+    from tests.receiver import receiver
+
+    seeded = max(1, n // 2)
+    seed = [{"email": f"seed-{i}@example.com"} for i in range(seeded)]
+    push_mainbrainer(base, key, [seed[i : i + 1000] for i in range(0, seeded, 1000)], 4, None)
+    with httpx.Client(base_url=base, headers={"api-key": key}, timeout=30) as c:
+        while (
+            c.get("/v3/processes", params={"limit": 1, "offset": 0, "sort": "desc"}).json()[
+                "processes"
+            ][0]["status"]
+            != "completed"
+        ):
+            time.sleep(0.05)
+    batches = mainbrainer_batches(n, seeded)
+    with receiver() as hooks:
+        started = time.perf_counter()
+        _, accept, ids = push_mainbrainer(base, key, batches, clients, hooks.url)
+        got = hooks.wait_for(len(batches), timeout=600)
+        seconds = time.perf_counter() - started
+        time.sleep(0.5)
+        if len(hooks.requests) != len(batches):
+            raise SystemExit(f"{len(hooks.requests)} webhooks for {len(batches)} batches")
+    reports = [h.json() for h in got]
+    if sorted(r["batchId"] for r in reports) != sorted(ids):
+        raise SystemExit("the webhooks do not announce the batches sent")
+    inserted = sum(r["inserted"]["count"] for r in reports)
+    updated = sum(r["updated"]["count"] for r in reports)
+    skipped = sum(r["skipped"]["count"] for r in reports)
+    if (inserted, updated, skipped) != (n - n // 2, n // 2, 0):
+        raise SystemExit(f"inserted {inserted}, updated {updated}, skipped {skipped}")
+    raw_batches = [
+        [
+            {
+                "identifiers": {"ext_id": c["email"]},
+                "attributes": {p["propertyName"]: p["propertyValue"] for p in c["propertyFields"]},
+            }
+            for c in b
+        ]
+        for b in batches
+    ]
+    raw_seconds = raw_ceiling(raw_url, raw_batches)
+    return (
+        "contacts",
+        n / seconds,
+        n / raw_seconds,
+        statistics.median(accept) * 1000,
+        pct(accept, 0.99) * 1000,
+    )
+
+
 def push_sync(
     base: str, key: str, path: str, bodies: list[bytes], clients: int
 ) -> tuple[float, list[float]]:
@@ -347,7 +473,7 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-BATCH_SIZES = {"events": 200, "hubspot": 100}
+BATCH_SIZES = {"events": 200, "hubspot": 100, "mainbrainer": 100}
 
 
 def main() -> None:
@@ -358,7 +484,9 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=100_000)
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--clients", type=int, default=4)
-    parser.add_argument("--workload", choices=("objects", "events", "hubspot"), default="objects")
+    parser.add_argument(
+        "--workload", choices=("objects", "events", "hubspot", "mainbrainer"), default="objects"
+    )
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="crmbatch-bench-"))
@@ -371,11 +499,17 @@ def main() -> None:
     key = create_account(url, "bench")
     import yaml
 
-    (workdir / "schema.yaml").write_text(yaml.safe_dump(VEHICLE_SCHEMA))
+    schema = copy.deepcopy(VEHICLE_SCHEMA)
+    schema["object_types"]["contact"]["attributes"].update(CONTACT_EXTRA)
+    (workdir / "schema.yaml").write_text(yaml.safe_dump(schema))
     from tests.processes import cli
 
     cli(url, "schema", "apply", str(workdir / "schema.yaml"), "--account", "bench")
-    extra = {"CRMBATCH_LOG_LEVEL": "warning", "CRMBATCH_EMBEDDED_WORKER": "true"}
+    extra = {
+        "CRMBATCH_LOG_LEVEL": "warning",
+        "CRMBATCH_EMBEDDED_WORKER": "true",
+        "CRMBATCH_WEBHOOK_ALLOW_PRIVATE": "true",  # the receiver is on 127.0.0.1
+    }
     server, base = serve(url, workdir / "serve.log", **extra)
     rows: list[tuple[str, float, float, float, float]] = []
     try:
@@ -395,6 +529,8 @@ def main() -> None:
                     pct(accept, 0.99) * 1000,
                 )
             )
+        if args.workload == "mainbrainer":
+            rows.append(run_mainbrainer(base, key, raw_url, args.records, args.clients))
         if args.workload == "hubspot":
             seed = make_records(args.records // 2, 0)
             for r in seed:

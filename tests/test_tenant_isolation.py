@@ -78,6 +78,7 @@ def _calls(app, process_id, record_id, contact_id, ids):
         "list_id": list_id,
         "object_type": "vehicle",
         "process_id": str(process_id),
+        "batch_id": str(process_id),
         "identifier": EMAIL_A,
         "contact_id": str(contact_id),
         "objectType": type_id,  # A's type, by HubSpot's objectTypeId
@@ -145,6 +146,17 @@ def _calls(app, process_id, record_id, contact_id, ids):
             body = event_a
         elif template == "/v3/events/batch":
             body = {"events": [event_a]}
+        elif template == "/mainbrainer/contacts/batch":
+            body = {
+                "createUpdateContacts": [
+                    {
+                        "contactId": contact_id,
+                        "propertyFields": [
+                            {"propertyName": "FIRSTNAME", "propertyValue": "B-WAS-HERE"}
+                        ],
+                    }
+                ]
+            }
         yield template, method, path, params, body
 
 
@@ -158,7 +170,12 @@ def test_every_route_keeps_account_a_to_itself(server, api, db):
             r = b.request(method, path, params=params, json=body)
             assert r.status_code < 500, (method, path, r.text)
             assert not any(m in r.text for m in MARKERS), (method, path, r.text)
-            if any(p in template for p in ("{process_id}", "contact", "{objectType}", "{list_id}")):
+            names_a = ("{process_id}", "contact", "{objectType}", "{list_id}", "{batch_id}")
+            if template == "/mainbrainer/contacts/batch":  # A's contact id is unknown to B
+                assert r.status_code == 202, r.text
+                assert r.json()["data"]["invalidContactIdList"] == [str(contact_id)]
+                wait_process(b, int(r.json()["data"]["batchId"]))
+            elif any(p in template for p in names_a):
                 assert r.status_code == 404, (method, path, r.text)
             if r.status_code in (202, 207) and "processId" in r.json():
                 wait_process(b, r.json()["processId"])
@@ -200,6 +217,8 @@ def test_every_private_route_wants_a_valid_key(server, api, db):
                 assert r.status_code == 401, (method, path, headers, r.text)
                 if template.startswith("/crm"):
                     assert r.json()["category"] == "INVALID_AUTHENTICATION"
+                elif template.startswith("/mainbrainer"):
+                    assert r.json()["status"] == "Error"
                 else:
                     assert r.json()["code"] == "unauthorized"
         for path in PUBLIC:

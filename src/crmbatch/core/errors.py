@@ -8,9 +8,11 @@
     ├── Unauthorized            (401) no key, or a key that is unknown or revoked
     ├── PermissionDenied        (403) the key may not do this (e.g. a system type)
     ├── NotFound                (404) no such object type, record or process in this account
+    ├── NotAcceptable           (406) the client accepts no answer the route can give
     ├── Conflict                (409) idempotency key reused with another body, name taken
     ├── PayloadTooLarge         (413) the body is over the limit
     ├── UnsupportedMediaType    (415) the body is not sent as JSON
+    ├── Unprocessable           (422) well-formed, but names what does not exist (a list)
     └── FailedDependency        (424) the object type lacks what the call needs
 """
 
@@ -53,6 +55,16 @@ class PermissionDenied(CrmError):
 class NotFound(CrmError):
     kind = "not_found"
     status = 404
+
+
+class NotAcceptable(CrmError):
+    kind = "not_acceptable"
+    status = 406
+
+
+class Unprocessable(CrmError):
+    kind = "unprocessable"
+    status = 422
 
 
 class Conflict(CrmError):

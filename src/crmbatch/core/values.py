@@ -12,6 +12,8 @@ import re
 from datetime import date, datetime
 from typing import Any
 
+import orjson
+
 from crmbatch.core.schema.model import Attribute, ObjectType
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -141,6 +143,51 @@ def check(attr: Attribute, value: Any) -> Any:
     if t == "phone":
         return phone(value)
     raise ValueProblem(f"unsupported attribute type {t}")
+
+
+_INTEGER = re.compile(r"^[+-]?\d{1,19}$")
+_TRUE_WORDS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
+
+
+def from_text(attr: Attribute, text: str | None) -> Any:
+    """The stored form of a value sent as text (MainBrainer's ``propertyValue``, a CSV cell):
+    converted to the attribute's type, then checked like any value. ``None`` clears.
+
+    Numbers are integers when they look like one; booleans are true/false, yes/no or 1/0 in any
+    case; a multiple choice is a JSON array or keys separated by commas.
+    """
+    if text is None:
+        return None
+    if not isinstance(text, str):
+        raise ValueProblem(f"expected text, got {_show(text)}")
+    value: Any = text
+    t = attr.type
+    stripped = text.strip()
+    if t == "number":
+        if _INTEGER.match(stripped):
+            value = int(stripped)
+        else:
+            try:
+                value = float(stripped)
+            except ValueError:
+                raise ValueProblem(f"expected a number, got {_show(text)}") from None
+    elif t == "boolean":
+        value = _TRUE_WORDS.get(stripped.lower())
+        if value is None:
+            raise ValueProblem(f"expected true or false, got {_show(text)}")
+    elif t == "multiple_category":
+        if stripped.startswith("["):
+            try:
+                value = orjson.loads(stripped)
+            except orjson.JSONDecodeError:
+                raise ValueProblem(
+                    f"expected a JSON array of option keys, got {_show(text)}"
+                ) from None
+        else:
+            value = [part.strip() for part in stripped.split(",") if part.strip()]
+    elif t in ("date", "datetime", "category", "email", "phone"):
+        value = stripped
+    return check(attr, value)
 
 
 def email(value: Any) -> str:

@@ -16,6 +16,9 @@ The rule:
 4. The winner gets each other identifier that nobody holds, when it has none of that kind yet.
    An identifier held by another contact stays there (it is never stolen), and one the winner
    already holds with a different value is kept; both are reported as warnings.
+
+With ``replace`` (MainBrainer, whose identifiers are also fields to update) rule 4 changes in one
+way: the winner's own value of a kind is replaced by the one given. Stealing is still refused.
 """
 
 from __future__ import annotations
@@ -56,6 +59,7 @@ def resolve(
     owner: Callable[[str, Any], C | None],
     held: Callable[[C, str], Any],
     label: Callable[[C], Any],
+    replace: bool = False,
 ) -> Resolution[C]:
     """Resolve ``identity`` against the contacts as they stand now.
 
@@ -100,7 +104,7 @@ def resolve(
         if other is not None:  # the contact holds it already
             continue
         current = None if contact is None else held(contact, kind)
-        if contact is not None and current is not None:
+        if contact is not None and current is not None and not replace:
             out.warnings.append(
                 {
                     "code": "identifier_kept",

@@ -13,7 +13,7 @@ from crmbatch.core.events import service as events
 from crmbatch.core.lists import service as lists
 from crmbatch.core.records import store as records_store
 from crmbatch.core.schema import service as schemas
-from crmbatch.core.schema.model import CONTACT_CHANNELS, AccountSchema
+from crmbatch.core.schema.model import CONTACT_CHANNELS, CONTACT_OPT_INS, AccountSchema
 from crmbatch.core.values import ValueProblem, email, identifier_value, phone
 
 CONTACT = "contact"
@@ -70,7 +70,8 @@ def find_id(conn: Connection, schema: AccountSchema, kind: str, value: Any) -> i
 def get(
     conn: Connection, account_id: int, kind: str, value: Any, *, recent_events: int = 0
 ) -> dict[str, Any]:
-    """A contact: id, ext_id, channels, attributes, lists, timestamps (and its latest events)."""
+    """A contact: id, ext_id, channels, opt-ins, attributes, lists, timestamps (and its latest
+    events)."""
     row = _find(conn, schemas.load(conn, account_id), kind, value)
     rid = row.id
     attrs = dict(row.attributes)
@@ -78,6 +79,7 @@ def get(
         "id": row.id,
         "ext_id": row.ext_id,
         "channels": {key: attrs.pop(key, None) for key in CONTACT_CHANNELS},
+        "opt_ins": {key: attrs.pop(key, None) for key in CONTACT_OPT_INS},
         "attributes": attrs,
         "list_ids": lists.of_contact(conn, rid),
         "created_at": clock.iso(row.created_at),

@@ -6,8 +6,10 @@ from collections.abc import Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, RowMapping
 
+from crmbatch.db.bulk import is_pg
 from crmbatch.db.tables import list_members, lists
 
 _MEMBERS = (
@@ -54,3 +56,31 @@ def ids_of_contacts(conn: Connection, contact_ids: Sequence[int]) -> dict[int, l
     for contact_id, list_id in rows:
         out.setdefault(contact_id, []).append(list_id)
     return out
+
+
+def by_uuids(conn: Connection, account_id: int, uuids: Sequence[str]) -> dict[str, int]:
+    """list uuid → its (integer) id, for the lists of this account among ``uuids``."""
+    if not uuids:
+        return {}
+    rows = conn.execute(
+        sa.select(lists.c.uuid, lists.c.id).where(
+            lists.c.account_id == account_id, lists.c.uuid.in_(list(uuids))
+        )
+    )
+    return {u: int(i) for u, i in rows}
+
+
+def add_members(
+    conn: Connection, account_id: int, pairs: Sequence[tuple[int, int]], at: datetime
+) -> None:
+    """Put each contact in its list, ``(list id, contact id)``; a member already there stays."""
+    if not pairs:
+        return
+    insert = (postgresql.insert if is_pg(conn) else sqlite.insert)(list_members)
+    conn.execute(
+        insert.on_conflict_do_nothing(index_elements=["list_id", "contact_id"]),
+        [
+            {"list_id": lid, "contact_id": cid, "account_id": account_id, "added_at": at}
+            for lid, cid in dict.fromkeys(pairs)
+        ],
+    )

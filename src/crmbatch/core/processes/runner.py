@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy.engine import Connection, RowMapping
 
 from crmbatch.core import clock
+from crmbatch.core.contacts import batch as contacts_batch
 from crmbatch.core.events import apply as events_apply
 from crmbatch.core.events.service import KIND_EVENTS
 from crmbatch.core.processes.service import new_counts
@@ -25,7 +26,11 @@ from crmbatch.core.records.service import KIND_ARCHIVE, KIND_DELETE, KIND_UPSERT
 from crmbatch.core.schema import service as schemas
 
 #: kinds whose consecutive processes may be applied together
-GROUPABLE = {KIND_UPSERT: "records", KIND_EVENTS: "events"}
+GROUPABLE = {
+    KIND_UPSERT: "records",
+    KIND_EVENTS: "events",
+    contacts_batch.KIND_CONTACTS: "contacts",
+}
 
 
 @dataclass
@@ -111,6 +116,8 @@ def prepare(conn: Connection, group: Group) -> Any:
     schema = schemas.load(conn, group.head["account_id"])
     if group.kind == KIND_EVENTS:
         return events_apply.plan(conn, schema, payload)
+    if group.kind == contacts_batch.KIND_CONTACTS:
+        return contacts_batch.plan(conn, schema, payload)
     if group.kind != KIND_UPSERT:
         return None
     t = schema.types.get(payload["object_type"])
@@ -179,7 +186,21 @@ def _events(
     )
 
 
+def _contacts(
+    conn: Connection, group: Group, payload: dict[str, Any], prepared: Any = None
+) -> records_apply.Outcome:
+    return contacts_batch.apply(
+        conn,
+        schemas.load(conn, group.head["account_id"]),
+        payload,
+        prepared=prepared,
+        process_ids=group.process_ids(),
+        at=clock.now(),
+    )
+
+
 HANDLERS: dict[str, Handler] = {
+    contacts_batch.KIND_CONTACTS: _contacts,
     KIND_UPSERT: _upsert,
     KIND_DELETE: _delete,
     KIND_ARCHIVE: _archive,

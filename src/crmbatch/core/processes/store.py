@@ -262,3 +262,10 @@ def ping(conn: Connection) -> None:
 def status(conn: Connection, process_id: int) -> str | None:
     value = conn.execute(sa.select(processes.c.status).where(processes.c.id == process_id)).scalar()
     return None if value is None else str(value)
+
+
+def payload(conn: Connection, process_id: int) -> dict[str, Any]:
+    value = conn.execute(
+        sa.select(processes.c.payload).where(processes.c.id == process_id)
+    ).scalar()
+    return dict(value or {})

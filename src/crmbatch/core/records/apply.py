@@ -250,6 +250,7 @@ class _Batch:
                 owner=self._owner,
                 held=lambda rec, kind: rec.ext_id if kind == "ext_id" else rec.attributes.get(kind),
                 label=lambda rec: rec.id,
+                replace=bool(c.get("replace_identifiers")),
             )
         except identity.ContactNotFound as e:
             raise _Failure("contact_not_found", "identifiers.id", str(e)) from None

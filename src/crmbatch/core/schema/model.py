@@ -59,13 +59,15 @@ class Attribute:
 #: a contact's channels: unique in the account, each usable to identify the contact. The names
 #: are Brevo's contact attribute names; ``EXT_ID`` is the record's ``ext_id``.
 CONTACT_CHANNELS = ("EMAIL", "SMS", "WHATSAPP", "LANDLINE_NUMBER")
+#: a contact's consent per channel (MainBrainer's opt-ins; Brevo shows ``False`` as blacklisted)
+CONTACT_OPT_INS = ("EMAIL_OPT_IN", "SMS_OPT_IN")
 _BUILTIN_NAMESPACE = uuid.UUID("5f0b8a4e-3c1d-4d2a-9c59-3f8e0c1b7a10")
 
 
-def _builtin(type_name: str, key: str, label: str, kind: str) -> Attribute:
+def _builtin(type_name: str, key: str, label: str, kind: str, *, unique: bool = True) -> Attribute:
     """A built-in attribute; its id is the same in every account (MainBrainer's propertyId)."""
     ident = str(uuid.uuid5(_BUILTIN_NAMESPACE, f"{type_name}.{key}"))
-    return Attribute(id=ident, key=key, label=label, type=kind, unique=True, builtin=True)
+    return Attribute(id=ident, key=key, label=label, type=kind, unique=unique, builtin=True)
 
 
 BUILTIN_ATTRIBUTES: dict[str, tuple[Attribute, ...]] = {
@@ -74,6 +76,8 @@ BUILTIN_ATTRIBUTES: dict[str, tuple[Attribute, ...]] = {
         _builtin("contact", "SMS", "SMS", "phone"),
         _builtin("contact", "WHATSAPP", "WhatsApp", "phone"),
         _builtin("contact", "LANDLINE_NUMBER", "Landline number", "phone"),
+        _builtin("contact", "EMAIL_OPT_IN", "Email opt-in", "boolean", unique=False),
+        _builtin("contact", "SMS_OPT_IN", "SMS opt-in", "boolean", unique=False),
     )
 }
 

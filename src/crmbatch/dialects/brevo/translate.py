@@ -263,8 +263,9 @@ def contact_out(c: dict[str, Any]) -> dict[str, Any]:
     if c["ext_id"] is not None:
         out["ext_id"] = c["ext_id"]
     out.update(
-        emailBlacklisted=False,
-        smsBlacklisted=False,
+        # an explicit opt-out (MainBrainer's emailOptIn/mobileOptIn false) is Brevo's blacklist
+        emailBlacklisted=c["opt_ins"]["EMAIL_OPT_IN"] is False,
+        smsBlacklisted=c["opt_ins"]["SMS_OPT_IN"] is False,
         whatsappBlacklisted=False,
         createdAt=c["created_at"],
         modifiedAt=c["updated_at"],

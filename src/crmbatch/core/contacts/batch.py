@@ -1,0 +1,318 @@
+"""Batches of contacts (MainBrainer's ``contacts/batch``): accept, apply, report.
+
+A contact item, as a dialect hands it over::
+
+    {"contact_id": 17?, "email": "jane@example.com"?, "phone": "+447700900123"?,
+     "list": "<list uuid>"?, "opt_ins": {"EMAIL_OPT_IN": true?, "SMS_OPT_IN": false?},
+     "properties": [{"id": "<attribute uuid>"?, "name": "AGE"?, "value": "37"?}, ...]}
+
+Matching: ``contact_id`` names the contact (unknown → the item is skipped, ``contact_not_found``);
+else the email finds it; else the mobile number (the ``SMS`` channel); else a new contact is made.
+The email and number given are also values to set on the contact found (see ``replace`` in
+:mod:`crmbatch.core.contacts.identity`); one held by another contact is never taken from it.
+
+An email or number that is not valid is left out with a warning; an item left with no identifier
+at all is skipped (``no_identifier``, or why its only identifier was not valid).
+
+Properties name an attribute of ``contact`` by its id or key; each value is text, converted to
+the attribute's type. An unknown property or a value that does not convert is left out and
+reported (``invalid_properties``); the rest of the item still applies. Fields not given keep their
+stored values.
+
+The batch is one process (kind ``contacts_batch``) in the contacts' partition: it applies in order
+with Brevo's events and every other change to contacts, through the records engine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from crmbatch.core.errors import OutOfRange, Unprocessable
+from crmbatch.core.lists import store as lists_store
+from crmbatch.core.processes import service as processes
+from crmbatch.core.processes import store as process_store
+from crmbatch.core.records import apply as records_apply
+from crmbatch.core.records import store as records_store
+from crmbatch.core.schema import service as schemas
+from crmbatch.core.schema.model import AccountSchema, Attribute, ObjectType
+from crmbatch.core.values import Ignored, ValueProblem, email, from_text, phone
+
+KIND_CONTACTS = "contacts_batch"
+CONTACT = "contact"
+MAX_CONTACTS = 1000
+
+
+@dataclass
+class ContactsAccepted:
+    accepted: processes.Accepted
+    #: each property left out: {index, id, name, value, reason}
+    invalid_properties: list[dict[str, Any]] = field(default_factory=list)
+    #: contact ids that name no contact now (the report says what became of them)
+    invalid_contact_ids: list[int] = field(default_factory=list)
+
+
+def _skip(code: str, message: str) -> dict[str, Any]:
+    return {"code": code, "field": "identifiers", "message": message}
+
+
+class _Properties:
+    """Finds contact attributes by id or key and converts text values to them."""
+
+    def __init__(self, contact: ObjectType) -> None:
+        self.by_key = contact.attributes
+        self.by_id = {a.id: a for a in contact.attributes.values()}
+
+    def find(self, prop: dict[str, Any]) -> Attribute | None:
+        if prop.get("id"):
+            return self.by_id.get(str(prop["id"]).lower())
+        if prop.get("name"):
+            return self.by_key.get(prop["name"])
+        return None
+
+
+def _item(
+    index: int,
+    raw: dict[str, Any],
+    props: _Properties,
+    list_ids: dict[str, int],
+    default_list: str | None,
+    invalid: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """One stored item: what identifies the contact, what to set, which list it joins."""
+    identity: dict[str, Any] = {}
+    attributes: dict[str, Any] = {}
+    warnings: list[dict[str, Any]] = []
+    skip: dict[str, Any] | None = None
+    if raw.get("contact_id") is not None:
+        identity["id"] = raw["contact_id"]
+    problem: dict[str, Any] | None = None
+    for kind, value, normalise, code in (
+        ("EMAIL", raw.get("email"), email, "invalid_email"),
+        ("SMS", raw.get("phone"), phone, "invalid_mobile_number"),
+    ):
+        if value is None:
+            continue
+        try:
+            identity[kind] = normalise(value)
+        except ValueProblem as e:  # left out; the item goes on if something else names it
+            problem = problem or _skip(code, f"{kind}: {e}")
+            warnings.append({**_skip(code, f"{kind}: {e}; it was left out"), "suggestion": None})
+    if not identity:
+        skip = problem or _skip("no_identifier", "give a contactId, an email or a mobile number")
+    for key, value in (raw.get("opt_ins") or {}).items():
+        if value is not None:
+            attributes[key] = bool(value)
+    for position, prop in enumerate(raw.get("properties") or ()):
+        attr = props.find(prop)
+        reason = None
+        if attr is None:
+            reason = "no contact attribute has this id or name"
+        else:
+            try:
+                attributes[attr.key] = from_text(attr, prop.get("value"))
+            except (ValueProblem, Ignored) as e:
+                reason = f"{attr.key}: {e}"
+        if reason is not None:
+            invalid.append(
+                {
+                    "index": index,
+                    "id": prop.get("id"),
+                    "name": prop.get("name"),
+                    "value": prop.get("value"),
+                    "reason": reason,
+                }
+            )
+            warnings.append(
+                {
+                    "code": "invalid_property",
+                    "field": f"properties[{position}]",
+                    "message": f"{reason}; the property was left out",
+                    "suggestion": None,
+                }
+            )
+    chosen = raw.get("list") or default_list
+    return {
+        "index": index,
+        "identify": identity,
+        "attributes": attributes,
+        "warnings": warnings,
+        "list_id": list_ids.get(chosen) if chosen else None,
+        "skip": skip,
+    }
+
+
+def accept_contacts(
+    conn: Connection,
+    account_id: int,
+    items: list[dict[str, Any]],
+    *,
+    list_uuid: str | None,
+    dialect: str,
+    idempotency_key: str | None = None,
+    digest: str | None = None,
+    notify_url: str | None = None,
+) -> ContactsAccepted:
+    """Check a batch of contact items and store it as one process; lists must exist (422)."""
+    n = len(items)
+    if n == 0 or n > MAX_CONTACTS:
+        raise OutOfRange(
+            f"contacts cannot be empty or more than {MAX_CONTACTS} (got {n})", field="contacts"
+        )
+    wanted = {u for u in [list_uuid, *(i.get("list") for i in items)] if u}
+    list_ids = lists_store.by_uuids(conn, account_id, sorted(wanted))
+    unknown = sorted(wanted - set(list_ids))
+    if unknown:
+        raise Unprocessable(f"no list has id {unknown[0]!r} in this account", field="listId")
+    schema = schemas.load(conn, account_id)
+    contact = schema.types[CONTACT]
+    props = _Properties(contact)
+    invalid: list[dict[str, Any]] = []
+    stored = [_item(i, raw, props, list_ids, list_uuid, invalid) for i, raw in enumerate(items)]
+    asked = sorted({s["identify"]["id"] for s in stored if "id" in s["identify"]})
+    found = {row[0] for row in records_store.fetch(conn, contact.id, ids=asked)}
+    accepted = processes.accept(
+        conn,
+        account_id=account_id,
+        kind=KIND_CONTACTS,
+        dialect=dialect,
+        object_type=CONTACT,
+        payload={
+            "fingerprint": contact.fingerprint(),
+            "contacts": stored,
+            "invalid_properties": invalid,
+        },
+        received=n,
+        idempotency_key=idempotency_key,
+        digest=digest,
+        notify_url=notify_url,
+    )
+    return ContactsAccepted(accepted, invalid, [i for i in asked if i not in found])
+
+
+# -- apply -------------------------------------------------------------------------------------
+
+
+def _commands(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        {
+            "identify": c["identify"],
+            "attributes": c["attributes"],
+            "warnings": c["warnings"],
+            "replace_identifiers": True,
+        }
+        for c in payload["contacts"]
+        if c["skip"] is None
+    ]
+
+
+def plan(conn: Connection, schema: AccountSchema, payload: dict[str, Any]) -> records_apply.Plan:
+    t = schema.types[CONTACT]
+    return records_apply.plan_upsert(
+        conn,
+        schema,
+        t,
+        _commands(payload),
+        prechecked=payload.get("fingerprint") == t.fingerprint(),
+    )
+
+
+def apply(
+    conn: Connection,
+    schema: AccountSchema,
+    payload: dict[str, Any],
+    *,
+    prepared: records_apply.Plan | None,
+    process_ids: list[int],
+    at: datetime,
+) -> records_apply.Outcome:
+    """Write the contacts (the prepared plan when still valid) and their list memberships;
+    ``process_ids`` names the process of each item."""
+    items = payload["contacts"]
+    live = [i for i, c in enumerate(items) if c["skip"] is None]
+    live_processes = [process_ids[i] for i in live]
+    done: records_apply.Outcome | None = None
+    if prepared is not None:
+        done = records_apply.write_upsert(conn, schema, prepared, process_id=live_processes, at=at)
+    if done is None:
+        t = schema.types[CONTACT]
+        done = records_apply.apply_upsert(
+            conn,
+            schema,
+            t,
+            _commands(payload),
+            process_id=live_processes,
+            at=at,
+            prechecked=payload.get("fingerprint") == t.fingerprint(),
+        )
+    results: list[dict[str, Any]] = []
+    members: list[tuple[int, int]] = []
+    applied = iter(done.results)
+    for i, c in enumerate(items):
+        if c["skip"] is not None:
+            results.append(
+                {
+                    "index": i,
+                    "status": "skipped",
+                    "id": None,
+                    "ext_id": None,
+                    "errors": [c["skip"]],
+                    "warnings": c["warnings"],
+                }
+            )
+            continue
+        result = next(applied)
+        result["index"] = i
+        results.append(result)
+        if result["status"] != "failed" and c["list_id"] is not None:
+            members.append((c["list_id"], result["id"]))
+    lists_store.add_members(conn, schema.account_id, members, at)
+    counts = processes.new_counts(len(items))
+    for r in results:
+        counts[r["status"]] += 1
+    return records_apply.Outcome(counts, results)
+
+
+# -- report ------------------------------------------------------------------------------------
+
+
+def report(conn: Connection, account_id: int, process_id: int) -> dict[str, Any]:
+    """What became of each contact of a batch: inserted, updated (matched, changed or not) and
+    skipped with the reason, plus the properties left out and the unknown contact ids."""
+    process = processes.full(conn, account_id, process_id)
+    payload = process_store.payload(conn, process_id)
+    if process["kind"] != KIND_CONTACTS:
+        raise Unprocessable(f"process {process_id} is not a batch of contacts", field="batchId")
+    inserted: list[int] = []
+    updated: list[int] = []
+    skipped: list[dict[str, Any]] = []
+    unknown_ids: list[int] = []
+    for result in process["results"]:
+        status = result["status"]
+        if status == "created":
+            inserted.append(result["id"])
+        elif status in ("updated", "unchanged"):
+            updated.append(result["id"])
+        else:
+            item = payload["contacts"][result["index"]]
+            asked = item["identify"].get("id")
+            reason = result["errors"][0]["code"] if result["errors"] else status
+            if reason == "contact_not_found":
+                unknown_ids.append(asked)
+            skipped.append(
+                {"index": result["index"], "contact_id": result["id"] or asked, "reason": reason}
+            )
+    return {
+        "id": process["id"],
+        "status": process["status"],
+        "completed_at": process["completed_at"],
+        "error": process["error"],
+        "inserted": inserted,
+        "updated": updated,
+        "skipped": skipped,
+        "invalid_properties": payload.get("invalid_properties", []),
+        "invalid_contact_ids": unknown_ids,
+    }

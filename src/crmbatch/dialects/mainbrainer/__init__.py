@@ -1,0 +1,1 @@
+"""MainBrainer's contacts batch under /mainbrainer."""

@@ -1,0 +1,103 @@
+"""MainBrainer's routes under /mainbrainer: the contacts batch and its report."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import JSONResponse
+
+from crmbatch import metrics
+from crmbatch.core.contacts import batch as contacts_batch
+from crmbatch.core.errors import InvalidInput, NotAcceptable, Unprocessable
+from crmbatch.core.processes import service as processes
+from crmbatch.core.webhooks import targets
+from crmbatch.dialects.common import DB, CurrentAccount, json_body, parse, read_body, run_sync
+from crmbatch.dialects.mainbrainer import translate, wire
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": wire.Error, "description": text}
+    for code, text in {
+        400: "Malformed JSON, or over the limits (1 to 1000 contacts, 1 MB)",
+        401: "Missing or unknown key",
+        404: "No such batch in this account",
+        406: "The body is not JSON, or the client accepts no JSON answer",
+        409: "Idempotency-Key reused with a different body",
+        422: "An unknown listId, a field of the wrong type, or a webHookUrl that cannot be called",
+    }.items()
+}
+
+router = APIRouter(prefix="/mainbrainer", tags=["mainbrainer"], responses=ERRORS)
+
+
+def _accepts_json(request: Request) -> None:
+    accept = request.headers.get("accept")
+    if not accept:
+        return
+    for part in accept.split(","):
+        media = part.split(";")[0].strip().lower()
+        if media in ("*/*", "application/*", "application/json") or media.endswith("+json"):
+            return
+    raise NotAcceptable(
+        f"the answer is JSON, and Accept: {accept!r} does not take it", field="Accept"
+    )
+
+
+@router.post(
+    "/contacts/batch",
+    status_code=202,
+    response_model=wire.BatchAccepted,
+    summary="Create or update a batch of contacts (asynchronous; the report goes to webHookUrl)",
+    openapi_extra=json_body(wire.ContactsBatchRequest),
+)
+async def contacts_batch_upsert(request: Request, db: DB, account: CurrentAccount) -> Any:
+    _accepts_json(request)
+    raw = await read_body(request)
+    settings = request.app.state.settings
+    key = request.headers.get("idempotency-key")
+
+    def accept() -> Any:
+        try:
+            body = parse(raw, wire.ContactsBatchRequest)
+        except InvalidInput as e:
+            raise Unprocessable(e.message, field=e.field) from None
+        if body.webHookUrl is not None:
+            try:
+                targets.check(
+                    body.webHookUrl,
+                    allow_private=settings.webhook_allow_private,
+                    field="webHookUrl",
+                )
+            except targets.UnsafeTarget as e:
+                raise Unprocessable(e.message, field="webHookUrl") from None
+        with db.write() as conn:
+            return contacts_batch.accept_contacts(
+                conn,
+                account.id,
+                translate.contact_items(body),
+                list_uuid=str(body.listId) if body.listId else None,
+                dialect="mainbrainer",
+                idempotency_key=key,
+                digest=processes.request_hash(request.url.path, raw) if key else None,
+                notify_url=body.webHookUrl,
+            )
+
+    result = await run_sync(accept)
+    if not result.accepted.replayed:
+        metrics.BATCHES_ACCEPTED.labels(contacts_batch.KIND_CONTACTS).inc()
+        request.app.state.wake_worker()
+    return JSONResponse(translate.accepted(result), status_code=202)
+
+
+@router.get(
+    "/contacts/batch/{batch_id}",
+    response_model=wire.BatchReport,
+    summary="What became of each contact of a batch (the webhook's body)",
+)
+def contacts_batch_report(
+    batch_id: Annotated[str, Path(pattern=r"^[0-9]{1,18}$", description="the batchId")],
+    db: DB,
+    account: CurrentAccount,
+) -> Any:
+    with db.read() as conn:
+        return translate.report(contacts_batch.report(conn, account.id, int(batch_id)))
