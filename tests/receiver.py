@@ -53,6 +53,8 @@ def receiver(script: list[int] | None = None, **kw: Any) -> Iterator[Receiver]:
     state = Receiver(url="", script=list(script or []), **kw)
 
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as a real receiver would
+
         def do_POST(self) -> None:
             size = int(self.headers.get("content-length") or 0)
             body = self.rfile.read(size)

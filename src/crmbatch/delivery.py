@@ -13,11 +13,11 @@ from __future__ import annotations
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from typing import Any
 
 import httpx
 import orjson
-from sqlalchemy.engine import Connection
 
 from crmbatch import __version__, metrics
 from crmbatch.config import Settings
@@ -26,7 +26,7 @@ from crmbatch.core.processes import service as processes
 from crmbatch.core.webhooks import service as webhooks
 from crmbatch.core.webhooks import targets
 from crmbatch.db.engine import Database
-from crmbatch.worker import webhook_policy
+from crmbatch.dialects.mainbrainer import translate as mainbrainer
 
 log = logging.getLogger("crmbatch.webhooks")
 
@@ -37,15 +37,27 @@ BATCH = 32
 CONCURRENCY = 8
 
 
-def body_of(conn: Connection, account_id: int, process_id: int) -> bytes:
-    """What a process's webhook says: the dialect's own report where it has one (MainBrainer),
-    else the process in full, as ``GET /v1/processes/{id}`` shows it."""
-    process = processes.full(conn, account_id, process_id)
-    if process["kind"] == contacts_batch.KIND_CONTACTS and process["dialect"] == "mainbrainer":
-        from crmbatch.dialects.mainbrainer import translate
+def webhook_policy(settings: Settings) -> webhooks.RetryPolicy:
+    return webhooks.RetryPolicy(
+        base=settings.webhook_retry_base, give_up_after=settings.webhook_retry_for
+    )
 
-        report = contacts_batch.report(conn, account_id, process_id)
-        return orjson.dumps(translate.report(report))
+
+def render(row: Any, outcome: Any, at: datetime) -> bytes:
+    """What a process's webhook says, rendered as it completes (``row`` as claimed, with its
+    payload): the dialect's own report where it has one (MainBrainer), else the process in full,
+    exactly as ``GET /v1/processes/{id}`` shows it afterwards."""
+    done = {
+        **row,
+        "status": "completed",
+        "counts": outcome.counts,
+        "completed_at": at,
+        "error": None,
+    }
+    process = processes.view(done, outcome.results)
+    if row["kind"] == contacts_batch.KIND_CONTACTS and row["dialect"] == "mainbrainer":
+        report = contacts_batch.report_of(process, row["payload"])
+        return orjson.dumps(mainbrainer.report(report))
     return orjson.dumps(process)
 
 
@@ -166,8 +178,7 @@ class Dispatcher:
 
     def _attempt(self, delivery: Any) -> tuple[int | None, str | None]:
         try:
-            with self.db.read() as conn:
-                body = body_of(conn, delivery["account_id"], delivery["process_id"])
+            body = bytes(delivery["body"])
             headers = {
                 "Content-Type": "application/json",
                 "User-Agent": f"crmbatch/{__version__}",

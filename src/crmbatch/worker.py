@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from crmbatch import metrics
+from crmbatch import delivery, metrics
 from crmbatch.config import Settings
 from crmbatch.core import clock
 from crmbatch.core.processes import runner
@@ -29,6 +29,7 @@ from crmbatch.core.processes import store as process_store
 from crmbatch.core.processes.service import Accepted
 from crmbatch.core.webhooks import service as webhooks
 from crmbatch.db.engine import Database
+from crmbatch.delivery import webhook_policy
 
 log = logging.getLogger("crmbatch.worker")
 MAX_ATTEMPTS = 5
@@ -36,12 +37,6 @@ MAX_ATTEMPTS = 5
 
 def new_worker_id() -> str:
     return f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
-def webhook_policy(settings: Settings) -> webhooks.RetryPolicy:
-    return webhooks.RetryPolicy(
-        base=settings.webhook_retry_base, give_up_after=settings.webhook_retry_for
-    )
 
 
 #: at most this many items (records, events) are applied in one transaction when several small
@@ -197,7 +192,12 @@ def _complete(
     """Mark processes completed with their counts and per-item results, and queue the webhooks
     that announce them (same transaction as the data they describe)."""
     at = clock.now()
-    webhooks.enqueue(conn, rows, at=at, policy=policy)
+    announced = [
+        (row, delivery.render(row, outcome, at))
+        for row, outcome in zip(rows, outcomes, strict=True)
+        if row["notify_url"]
+    ]
+    webhooks.enqueue(conn, announced, at=at, policy=policy)
     for row, outcome in zip(rows, outcomes, strict=True):
         process_store.complete(
             conn,

@@ -258,6 +258,8 @@ webhook_deliveries = sa.Table(
     sa.Column("account_id", BigId, sa.ForeignKey("accounts.id"), nullable=False),
     sa.Column("process_id", BigId, sa.ForeignKey("processes.id"), nullable=False, index=True),
     sa.Column("url", sa.String(2048), nullable=False),
+    #: rendered once, when the process completed: every attempt sends (and signs) the same bytes
+    sa.Column("body", sa.LargeBinary, nullable=False),
     #: pending → delivered | failed (gave up at its deadline)
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("attempts", sa.Integer, nullable=False, default=0),

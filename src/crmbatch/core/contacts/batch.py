@@ -280,12 +280,17 @@ def apply(
 
 
 def report(conn: Connection, account_id: int, process_id: int) -> dict[str, Any]:
-    """What became of each contact of a batch: inserted, updated (matched, changed or not) and
-    skipped with the reason, plus the properties left out and the unknown contact ids."""
+    """The report of a batch of contacts (see :func:`report_of`), read from the database."""
     process = processes.full(conn, account_id, process_id)
-    payload = process_store.payload(conn, process_id)
     if process["kind"] != KIND_CONTACTS:
         raise Unprocessable(f"process {process_id} is not a batch of contacts", field="batchId")
+    return report_of(process, process_store.payload(conn, process_id))
+
+
+def report_of(process: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
+    """What became of each contact of a batch: inserted, updated (matched, changed or not) and
+    skipped with the reason, plus the properties left out and the unknown contact ids.
+    ``process`` as :func:`processes.full` shows it, ``payload`` as it was accepted."""
     inserted: list[int] = []
     updated: list[int] = []
     skipped: list[dict[str, Any]] = []

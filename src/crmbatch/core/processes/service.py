@@ -125,6 +125,11 @@ def get(conn: Connection, account_id: int, process_id: int) -> RowMapping:
 def full(conn: Connection, account_id: int, process_id: int) -> dict[str, Any]:
     """A process in full (native.md): kind, status, counts, timestamps, per-record results."""
     row = get(conn, account_id, process_id)
+    return view(row, store.results(conn, row["id"]) if row["status"] == "completed" else [])
+
+
+def view(row: Any, results: list[dict[str, Any]]) -> dict[str, Any]:
+    """A process row and its results as :func:`full` shows them."""
     counts = new_counts(row["received"])
     counts.update(row["counts"] or {})
     return {
@@ -139,7 +144,7 @@ def full(conn: Connection, account_id: int, process_id: int) -> dict[str, Any]:
         "attempts": row["attempts"],
         "error": row["error"],
         "counts": counts,
-        "results": store.results(conn, row["id"]) if row["status"] == "completed" else [],
+        "results": results,
     }
 
 

@@ -49,8 +49,10 @@ def verify(secret: str, body: bytes, signature: str) -> bool:
     return hmac.compare_digest(sign(secret, body), signature)
 
 
-def enqueue(conn: Connection, processes: list[Any], *, at: datetime, policy: RetryPolicy) -> int:
-    """One delivery for each completed process that names a webhook URL; how many."""
+def enqueue(
+    conn: Connection, announced: list[tuple[Any, bytes]], *, at: datetime, policy: RetryPolicy
+) -> int:
+    """One delivery for each ``(completed process, the body announcing it)``; how many."""
     deadline = at + timedelta(seconds=policy.give_up_after)
     rows = [
         {
@@ -58,14 +60,14 @@ def enqueue(conn: Connection, processes: list[Any], *, at: datetime, policy: Ret
             "account_id": p["account_id"],
             "process_id": p["id"],
             "url": p["notify_url"],
+            "body": body,
             "status": "pending",
             "attempts": 0,
             "next_attempt_at": at,
             "deadline": deadline,
             "created_at": at,
         }
-        for p in processes
-        if p["notify_url"]
+        for p, body in announced
     ]
     store.insert(conn, rows)
     return len(rows)
