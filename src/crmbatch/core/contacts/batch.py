@@ -233,21 +233,16 @@ def apply(
     ``process_ids`` names the process of each item."""
     items = payload["contacts"]
     live = [i for i, c in enumerate(items) if c["skip"] is None]
-    live_processes = [process_ids[i] for i in live]
-    done: records_apply.Outcome | None = None
-    if prepared is not None:
-        done = records_apply.write_upsert(conn, schema, prepared, process_id=live_processes, at=at)
-    if done is None:
-        t = schema.types[CONTACT]
-        done = records_apply.apply_upsert(
-            conn,
-            schema,
-            t,
-            _commands(payload),
-            process_id=live_processes,
-            at=at,
-            prechecked=payload.get("fingerprint") == t.fingerprint(),
-        )
+    done = records_apply.write_or_apply(
+        conn,
+        schema,
+        schema.types[CONTACT],
+        lambda: _commands(payload),
+        prepared=prepared,
+        process_id=[process_ids[i] for i in live],
+        at=at,
+        fingerprint=payload.get("fingerprint"),
+    )
     results: list[dict[str, Any]] = []
     members: list[tuple[int, int]] = []
     applied = iter(done.results)

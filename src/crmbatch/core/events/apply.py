@@ -58,20 +58,16 @@ def apply(
 ) -> records_apply.Outcome:
     """Write the contacts (the prepared plan when still valid) and the events;
     ``process_ids`` names the process of each event."""
-    contacts: records_apply.Outcome | None = None
-    if prepared is not None:
-        contacts = records_apply.write_upsert(conn, schema, prepared, process_id=process_ids, at=at)
-    if contacts is None:
-        t = schema.types[CONTACT]
-        contacts = records_apply.apply_upsert(
-            conn,
-            schema,
-            t,
-            contact_commands(payload),
-            process_id=process_ids,
-            at=at,
-            prechecked=payload.get("fingerprint") == t.fingerprint(),
-        )
+    contacts = records_apply.write_or_apply(
+        conn,
+        schema,
+        schema.types[CONTACT],
+        lambda: contact_commands(payload),
+        prepared=prepared,
+        process_id=process_ids,
+        at=at,
+        fingerprint=payload.get("fingerprint"),
+    )
     return _record_events(conn, schema, payload, contacts, process_ids=process_ids, at=at)
 
 

@@ -173,38 +173,30 @@ def _archive(
     return records_apply.apply_archive(conn, schema, t, ids=payload["ids"], at=clock.now())
 
 
-def _events(
-    conn: Connection, group: Group, payload: dict[str, Any], prepared: Any = None
-) -> records_apply.Outcome:
-    return events_apply.apply(
-        conn,
-        schemas.load(conn, group.head["account_id"]),
-        payload,
-        prepared=prepared,
-        process_ids=group.process_ids(),
-        at=clock.now(),
-    )
+def _contact_items(apply: Any) -> Handler:
+    """A handler for items that each find or make a contact (events, contacts batches)."""
 
+    def handler(
+        conn: Connection, group: Group, payload: dict[str, Any], prepared: Any = None
+    ) -> records_apply.Outcome:
+        return apply(
+            conn,
+            schemas.load(conn, group.head["account_id"]),
+            payload,
+            prepared=prepared,
+            process_ids=group.process_ids(),
+            at=clock.now(),
+        )
 
-def _contacts(
-    conn: Connection, group: Group, payload: dict[str, Any], prepared: Any = None
-) -> records_apply.Outcome:
-    return contacts_batch.apply(
-        conn,
-        schemas.load(conn, group.head["account_id"]),
-        payload,
-        prepared=prepared,
-        process_ids=group.process_ids(),
-        at=clock.now(),
-    )
+    return handler
 
 
 HANDLERS: dict[str, Handler] = {
-    contacts_batch.KIND_CONTACTS: _contacts,
+    contacts_batch.KIND_CONTACTS: _contact_items(contacts_batch.apply),
     KIND_UPSERT: _upsert,
     KIND_DELETE: _delete,
     KIND_ARCHIVE: _archive,
-    KIND_EVENTS: _events,
+    KIND_EVENTS: _contact_items(events_apply.apply),
 }
 
 

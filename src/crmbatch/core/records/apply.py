@@ -19,6 +19,7 @@ out as one statement per table.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -607,6 +608,34 @@ def write_upsert(
     plan.batch.conn = conn
     plan.batch._write(plan.touched, plan.outcome.results, process_id, at)
     return plan.outcome
+
+
+def write_or_apply(
+    conn: Connection,
+    schema: AccountSchema,
+    object_type: ObjectType,
+    commands: Callable[[], list[dict[str, Any]]],
+    *,
+    prepared: Plan | None,
+    process_id: ProcessIds,
+    at: datetime,
+    fingerprint: str | None,
+) -> Outcome:
+    """Write the plan made on a snapshot when it still holds, else plan and apply ``commands()``
+    here, under the write lock (``fingerprint``: of the schema the commands were checked with)."""
+    if prepared is not None:
+        done = write_upsert(conn, schema, prepared, process_id=process_id, at=at)
+        if done is not None:
+            return done
+    return apply_upsert(
+        conn,
+        schema,
+        object_type,
+        commands(),
+        process_id=process_id,
+        at=at,
+        prechecked=fingerprint == object_type.fingerprint(),
+    )
 
 
 def apply_upsert(
