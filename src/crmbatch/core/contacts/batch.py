@@ -196,7 +196,7 @@ def accept_contacts(
 # -- apply -------------------------------------------------------------------------------------
 
 
-def _commands(payload: dict[str, Any]) -> list[dict[str, Any]]:
+def contact_commands(payload: dict[str, Any]) -> list[dict[str, Any]]:
     return [
         {
             "identify": c["identify"],
@@ -207,17 +207,6 @@ def _commands(payload: dict[str, Any]) -> list[dict[str, Any]]:
         for c in payload["contacts"]
         if c["skip"] is None
     ]
-
-
-def plan(conn: Connection, schema: AccountSchema, payload: dict[str, Any]) -> records_apply.Plan:
-    t = schema.types[CONTACT]
-    return records_apply.plan_upsert(
-        conn,
-        schema,
-        t,
-        _commands(payload),
-        prechecked=payload.get("fingerprint") == t.fingerprint(),
-    )
 
 
 def apply(
@@ -237,7 +226,7 @@ def apply(
         conn,
         schema,
         schema.types[CONTACT],
-        lambda: _commands(payload),
+        lambda: contact_commands(payload),
         prepared=prepared,
         process_id=[process_ids[i] for i in live],
         at=at,

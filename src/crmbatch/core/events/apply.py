@@ -35,18 +35,6 @@ def contact_commands(payload: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def plan(conn: Connection, schema: AccountSchema, payload: dict[str, Any]) -> records_apply.Plan:
-    """The contacts part, worked out on a snapshot (see :func:`records_apply.plan_upsert`)."""
-    t = schema.types[CONTACT]
-    return records_apply.plan_upsert(
-        conn,
-        schema,
-        t,
-        contact_commands(payload),
-        prechecked=payload.get("fingerprint") == t.fingerprint(),
-    )
-
-
 def apply(
     conn: Connection,
     schema: AccountSchema,

@@ -33,6 +33,14 @@ GROUPABLE = {
 }
 
 
+CONTACT = "contact"
+#: kinds whose items each find or make a contact: how their contact commands are derived
+CONTACT_COMMANDS = {
+    KIND_EVENTS: events_apply.contact_commands,
+    contacts_batch.KIND_CONTACTS: contacts_batch.contact_commands,
+}
+
+
 @dataclass
 class Group:
     """Claimed processes of one partition and kind, applied as one batch."""
@@ -114,17 +122,16 @@ def prepare(conn: Connection, group: Group) -> Any:
     its kind has nothing to prepare). :func:`run` then only writes it, if still valid."""
     payload = group.payload
     schema = schemas.load(conn, group.head["account_id"])
-    if group.kind == KIND_EVENTS:
-        return events_apply.plan(conn, schema, payload)
-    if group.kind == contacts_batch.KIND_CONTACTS:
-        return contacts_batch.plan(conn, schema, payload)
-    if group.kind != KIND_UPSERT:
-        return None
-    t = schema.types.get(payload["object_type"])
-    if t is None:
+    if group.kind in CONTACT_COMMANDS:  # each item finds or makes its contact
+        t = schema.types[CONTACT]
+        commands = CONTACT_COMMANDS[group.kind](payload)
+    elif group.kind == KIND_UPSERT and payload["object_type"] in schema.types:
+        t = schema.types[payload["object_type"]]
+        commands = payload["records"]
+    else:
         return None
     prechecked = payload.get("fingerprint") == t.fingerprint()
-    return records_apply.plan_upsert(conn, schema, t, payload["records"], prechecked=prechecked)
+    return records_apply.plan_upsert(conn, schema, t, commands, prechecked=prechecked)
 
 
 def _upsert(
