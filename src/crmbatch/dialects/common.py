@@ -25,6 +25,15 @@ BODY_MODELS: dict[str, type[BaseModel]] = {}
 DEFAULT_BODY_LIMIT = 1024 * 1024
 
 
+#: set on a 202 answering a repeated Idempotency-Key: an earlier request accepted the batch
+REPLAYED_HEADER = "Idempotent-Replayed"
+
+
+def replay_headers(accepted: Any) -> dict[str, str]:
+    """``Idempotent-Replayed: true`` when ``accepted`` (a process) came from an earlier request."""
+    return {REPLAYED_HEADER: "true"} if accepted is not None and accepted.replayed else {}
+
+
 class FastJSON(Response):
     """JSON rendered by orjson, for large bodies served without response-model validation."""
 

@@ -122,10 +122,25 @@ def get(conn: Connection, account_id: int, process_id: int) -> RowMapping:
     return row
 
 
-def full(conn: Connection, account_id: int, process_id: int) -> dict[str, Any]:
-    """A process in full (native.md): kind, status, counts, timestamps, per-record results."""
+#: the statuses of records that were not applied
+UNAPPLIED = frozenset({"failed", "skipped"})
+
+
+def full(
+    conn: Connection, account_id: int, process_id: int, *, results: str = "all"
+) -> dict[str, Any]:
+    """A process in full (native.md): kind, status, counts, timestamps, per-record results.
+
+    ``results`` narrows the results: ``failed`` keeps the records that failed or were skipped
+    (what a client needs to report, a fraction of the bytes), ``none`` shows none.
+    """
     row = get(conn, account_id, process_id)
-    return view(row, store.results(conn, row["id"]) if row["status"] == "completed" else [])
+    shown: list[dict[str, Any]] = []
+    if row["status"] == "completed" and results != "none":
+        shown = store.results(conn, row["id"])
+        if results == "failed":
+            shown = [r for r in shown if r.get("status") in UNAPPLIED]
+    return view(row, shown)
 
 
 def view(row: Any, results: list[dict[str, Any]]) -> dict[str, Any]:

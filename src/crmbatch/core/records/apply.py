@@ -323,7 +323,10 @@ class _Batch:
                 claims = self._unique_claims(rec, attrs, c, warnings)
             except _Failure as f:
                 counts["failed"] += 1
-                results.append(_result(index, "failed", None, errors=[f.error], warnings=warnings))
+                failed = _result(index, "failed", None, errors=[f.error], warnings=warnings)
+                # the identifiers the command named, so the caller can tell which one failed
+                failed["id"], failed["ext_id"] = c.get("id"), c.get("ext_id")
+                results.append(failed)
                 continue
             status = self._merge(index, rec, attrs, c, claims, link_ops)
             counts[status] += 1

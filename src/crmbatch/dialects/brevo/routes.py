@@ -25,6 +25,7 @@ from crmbatch.dialects.common import (
     load_json,
     parse,
     read_body,
+    replay_headers,
     run_sync,
 )
 
@@ -59,7 +60,11 @@ async def _accept(request: Request, kind: str, message: str, accept: Any) -> JSO
     if not accepted.replayed:
         metrics.BATCHES_ACCEPTED.labels(kind).inc()
         request.app.state.wake_worker()
-    return JSONResponse({"processId": accepted.process_id, "message": message}, status_code=202)
+    return JSONResponse(
+        {"processId": accepted.process_id, "message": message},
+        status_code=202,
+        headers=replay_headers(accepted),
+    )
 
 
 #: Brevo's imports take a ``notifyUrl``; crmbatch's batches take it as a query parameter
@@ -318,7 +323,7 @@ async def create_batch_events(
     if result.accepted is not None:
         body["processId"] = result.accepted.process_id
     if not result.refused:
-        return JSONResponse(body, status_code=202)
+        return JSONResponse(body, status_code=202, headers=replay_headers(result.accepted))
     report = {
         "status": "partial_success" if result.accepted else "failed",
         "total_events": result.total,
@@ -328,7 +333,9 @@ async def create_batch_events(
     }
     if result.accepted is None:
         return JSONResponse(report, status_code=400)
-    return JSONResponse({**body, **report}, status_code=207)
+    return JSONResponse(
+        {**body, **report}, status_code=207, headers=replay_headers(result.accepted)
+    )
 
 
 EventName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,255}$")]

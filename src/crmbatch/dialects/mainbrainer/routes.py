@@ -12,7 +12,15 @@ from crmbatch.core.contacts import batch as contacts_batch
 from crmbatch.core.errors import InvalidInput, NotAcceptable, Unprocessable
 from crmbatch.core.processes import service as processes
 from crmbatch.core.webhooks import targets
-from crmbatch.dialects.common import DB, CurrentAccount, json_body, parse, read_body, run_sync
+from crmbatch.dialects.common import (
+    DB,
+    CurrentAccount,
+    json_body,
+    parse,
+    read_body,
+    replay_headers,
+    run_sync,
+)
 from crmbatch.dialects.mainbrainer import translate, wire
 
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -86,7 +94,9 @@ async def contacts_batch_upsert(request: Request, db: DB, account: CurrentAccoun
     if not result.accepted.replayed:
         metrics.BATCHES_ACCEPTED.labels(contacts_batch.KIND_CONTACTS).inc()
         request.app.state.wake_worker()
-    return JSONResponse(translate.accepted(result), status_code=202)
+    return JSONResponse(
+        translate.accepted(result), status_code=202, headers=replay_headers(result.accepted)
+    )
 
 
 @router.get(

@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import orjson
 import yaml
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from crmbatch import metrics
@@ -125,10 +125,16 @@ async def put_schema(request: Request, db: DB, account: CurrentAccount) -> Any:
     summary="A process in full",
 )
 def get_process(
-    process_id: Annotated[int, Path(ge=1, le=MAX_INT64)], db: DB, account: CurrentAccount
+    process_id: Annotated[int, Path(ge=1, le=MAX_INT64)],
+    db: DB,
+    account: CurrentAccount,
+    results: Annotated[
+        Literal["all", "failed", "none"],
+        Query(description="which per-record results: all, failed (failed or skipped), none"),
+    ] = "all",
 ) -> Any:
     with db.read() as conn:
-        process = processes.full(conn, account.id, process_id)
+        process = processes.full(conn, account.id, process_id, results=results)
         process["webhooks"] = webhooks.of_process(conn, process_id)
     return FastJSON(process)
 
