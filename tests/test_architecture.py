@@ -39,3 +39,14 @@ def test_sql_lives_in_store_modules():
         if p.name != "store.py":
             uses = {n for n in imports(p) if n == "sqlalchemy" or n.startswith("sqlalchemy.")}
             assert uses <= {"sqlalchemy.engine", "sqlalchemy.exc"}, f"{p} builds SQL: {uses}"
+
+
+def test_the_client_does_not_carry_the_server():
+    """``crmbatch.client`` talks HTTP only: it may share value conversion with the engine, not
+    its database, web framework or dialects."""
+    allowed = {"crmbatch.core.values", "crmbatch.core.schema.model"}
+    for p in (SRC / "client").rglob("*.py"):
+        for name in imports(p):
+            server_side = name.startswith(("crmbatch.core", "crmbatch.db", "crmbatch.dialects"))
+            assert not server_side or name in allowed, f"{p} imports {name}"
+            assert name.split(".")[0] not in ("sqlalchemy", "fastapi", "starlette"), p
