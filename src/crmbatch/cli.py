@@ -262,6 +262,80 @@ def webhooks_secret(
     print(f"{'new ' if rotate else ''}webhook secret for {account}: {secret}")
 
 
+@app.command()
+def sync(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="a CSV or JSONL file")],
+    object_type: Annotated[str, typer.Option("--object-type", help="the records' object type")],
+    api_key: Annotated[str, typer.Option(envvar="CRMBATCH_API_KEY", help="the account's key")],
+    base_url: Annotated[
+        str, typer.Option(envvar="CRMBATCH_BASE_URL", help="the server (any Brevo objects API)")
+    ] = "http://127.0.0.1:8000",
+    ext_id_column: Annotated[
+        str | None, typer.Option(help="the column holding each record's ext_id (create or update)")
+    ] = None,
+    id_column: Annotated[
+        str | None, typer.Option(help="the column holding each record's id (update only)")
+    ] = None,
+    map_: Annotated[
+        list[str] | None,
+        typer.Option("--map", help="COLUMN=ATTRIBUTE: the column fills that attribute; repeatable"),
+    ] = None,
+    batch_size: Annotated[int, typer.Option(min=1, max=1000, help="records per batch")] = 1000,
+    concurrency: Annotated[int, typer.Option(min=1, max=64, help="batches in flight")] = 4,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="check every row against the schema; send nothing")
+    ] = False,
+    format_: Annotated[
+        str | None, typer.Option("--format", help="csv or jsonl (default: from the file's name)")
+    ] = None,
+    delimiter: Annotated[str, typer.Option(help="the CSV delimiter")] = ",",
+    failures: Annotated[
+        Path | None, typer.Option(help="where rows not applied go (default: FILE.failures.jsonl)")
+    ] = None,
+    retries: Annotated[
+        int, typer.Option(min=0, help="tries after the first, on 429/5xx/network")
+    ] = 6,
+) -> None:
+    """Push a CSV or JSONL file of any size into one object type, with progress and a report.
+
+    CSV: the header names the columns; each column fills the attribute of its name (or the one
+    --map names), converted from text to the attribute's type; an empty cell leaves a value as it
+    is. JSONL: one record per line, Brevo's shape or plain attributes. Rows that do not fit the
+    schema are not sent; they go, with every record the server did not apply, to the failures
+    file. Exit status 0 only when every row was applied; run the same command again after an
+    interruption and the batches already applied are skipped.
+    """
+    from crmbatch.client import filesync
+
+    renames: dict[str, str] = {}
+    for pair in map_ or []:
+        column, sep, key = pair.partition("=")
+        if not sep or not column.strip() or not key.strip():
+            err.print(f"[red]error:[/red] --map takes COLUMN=ATTRIBUTE, got {pair!r}")
+            raise typer.Exit(2)
+        renames[column.strip()] = key.strip()
+    if format_ not in (None, "csv", "jsonl"):
+        err.print(f"[red]error:[/red] --format is csv or jsonl, not {format_!r}")
+        raise typer.Exit(2)
+    options = filesync.SyncOptions(
+        file=file,
+        object_type=object_type,
+        base_url=base_url,
+        api_key=api_key,
+        ext_id_column=ext_id_column,
+        id_column=id_column,
+        renames=renames,
+        batch_size=batch_size,
+        concurrency=concurrency,
+        dry_run=dry_run,
+        format=format_,
+        delimiter=delimiter,
+        failures=failures,
+        retries=retries,
+    )
+    raise typer.Exit(filesync.run(options))
+
+
 def main() -> None:
     try:
         app()
