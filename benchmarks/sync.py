@@ -140,9 +140,9 @@ def main() -> None:
         f"backend {args.backend}, {args.rows:,} rows x 10 attributes, "
         f"concurrency {args.concurrency}, exit status {exit_code}"
     )
-    print(f"| {'':24} | {'seconds':>8} | {'rows/s':>9} |")
-    print(f"| {'crmbatch sync (end to end)':24} | {seconds:8.1f} | {rate:9,.0f} |")
-    print(f"| {'raw bulk upsert (ceiling)':24} | {raw_seconds:8.1f} | {ceiling:9,.0f} |")
+    print(f"| {'':27} | {'seconds':>8} | {'rows/s':>9} |")
+    print(f"| {'crmbatch sync (end to end)':27} | {seconds:8.1f} | {rate:9,.0f} |")
+    print(f"| {'raw bulk upsert (ceiling)':27} | {raw_seconds:8.1f} | {ceiling:9,.0f} |")
     print(f"ratio {rate / ceiling:.2f}; sync client peak memory {usage.ru_maxrss / 1024:,.0f} MB")
     if exit_code != 0:
         sys.exit(f"the sync exited {exit_code}; see {workdir}")

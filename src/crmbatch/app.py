@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from crmbatch import __version__, metrics
 from crmbatch.config import Settings
-from crmbatch.core.errors import CrmError, InvalidInput, NotFound
+from crmbatch.core.errors import CrmError, InvalidInput, NotFound, RateLimited
 from crmbatch.db.engine import Checkpointer, Database
 from crmbatch.delivery import Dispatcher
 from crmbatch.dialects import common
@@ -29,28 +29,37 @@ from crmbatch.dialects.hubspot import translate as hubspot
 from crmbatch.dialects.mainbrainer import routes as mainbrainer_routes
 from crmbatch.dialects.mainbrainer import translate as mainbrainer
 from crmbatch.dialects.native import routes as native_routes
+from crmbatch.ratelimit import RateLimiter
 from crmbatch.runtime import tune_gc
+from crmbatch.wakeup import Listener
 from crmbatch.worker import Worker
 
 log = logging.getLogger("crmbatch.app")
 
 ErrorRenderer = Callable[[CrmError], tuple[int, dict[str, Any]]]
+RateHeaders = Callable[[Any], dict[str, str]]
 
-#: path prefix → how that dialect renders an error (first match wins; native is the default)
-RENDERERS: list[tuple[str, ErrorRenderer]] = [
-    ("/v3/", brevo.error_body),
-    ("/crm/", hubspot.error_body),
-    ("/crm-object-schemas/", hubspot.error_body),
-    ("/mainbrainer/", mainbrainer.error_body),
+#: path prefix → how that dialect renders an error and its rate-limit headers (first match
+#: wins; native is the default)
+RENDERERS: list[tuple[str, ErrorRenderer, RateHeaders]] = [
+    ("/v3/", brevo.error_body, brevo.rate_limit_headers),
+    ("/crm/", hubspot.error_body, hubspot.rate_limit_headers),
+    ("/crm-object-schemas/", hubspot.error_body, hubspot.rate_limit_headers),
+    ("/mainbrainer/", mainbrainer.error_body, common.rate_limit_headers),
 ]
 
 
 def render_error(path: str, exc: CrmError) -> JSONResponse:
-    renderer = next((r for prefix, r in RENDERERS if path.startswith(prefix)), brevo.error_body)
+    renderer, rate_headers = next(
+        ((r, h) for prefix, r, h in RENDERERS if path.startswith(prefix)),
+        (brevo.error_body, common.rate_limit_headers),
+    )
     status, body = renderer(exc)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
     if "correlationId" in body:
         headers["X-HubSpot-Correlation-Id"] = body["correlationId"]
+    if isinstance(exc, RateLimited):
+        headers.update(rate_headers(exc.decision))
     return JSONResponse(body, status_code=status, headers=headers or None)
 
 
@@ -184,7 +193,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        worker = dispatcher = None
+        worker = dispatcher = listener = None
         checkpointer = Checkpointer(database).start()
         if settings.embedded_worker:
             dispatcher = Dispatcher(database, settings)
@@ -192,6 +201,9 @@ def create_app(
             worker = Worker(database, settings, on_webhooks=dispatcher.wake)
             worker.start_thread()
             app.state.wake_worker = worker.wake
+            if not database.is_sqlite:  # batches accepted by other API processes
+                listener = Listener(settings.database_url, worker.wake)
+                listener.start_thread()
         if tune_runtime:
             tune_gc()
         try:
@@ -199,6 +211,8 @@ def create_app(
         finally:
             if worker is not None:
                 worker.stop()
+            if listener is not None:
+                listener.stop()
             if dispatcher is not None:
                 dispatcher.stop()
             checkpointer.stop()
@@ -209,6 +223,7 @@ def create_app(
     app.state.db = database
     app.state.settings = settings
     app.state.wake_worker = lambda: None
+    app.state.limiter = RateLimiter.from_spec(settings.rate_limit)
     _install_error_handlers(app)
     app.include_router(native_routes.router)
     app.include_router(native_routes.v1)

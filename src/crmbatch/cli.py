@@ -132,11 +132,24 @@ def worker(
     ]
     checkpointer = Checkpointer(db).start()
     tune_gc()
+    listener = None
+    if not db.is_sqlite:  # woken by NOTIFY when any API process queues a batch
+        from crmbatch.wakeup import Listener
+
+        def wake_all() -> None:
+            for w in workers:
+                w.wake()
+
+        listener = Listener(settings.database_url, wake_all)
+        listener.start_thread()
 
     def stop(*_: Any) -> None:
+        # each worker finishes the batch it is applying, then stops
         for w in workers:
             w.stop()
         dispatcher.stop()
+        if listener is not None:
+            listener.stop()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)

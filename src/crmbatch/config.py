@@ -41,6 +41,19 @@ def _float(env: Mapping[str, str], key: str, default: float) -> float:
         raise ConfigError(f"{key}={raw!r} is not a number") from None
 
 
+def _rate_limit(env: Mapping[str, str]) -> str | None:
+    from crmbatch.ratelimit import parse
+
+    spec = (env.get("CRMBATCH_RATE_LIMIT") or "").strip()
+    if not spec or spec.lower() in ("off", "0", "none"):
+        return None
+    try:
+        parse(spec)
+    except ValueError as e:
+        raise ConfigError(f"CRMBATCH_RATE_LIMIT={e}") from None
+    return spec
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
@@ -58,6 +71,8 @@ class Settings:
     webhook_retry_base: float = 10.0
     #: webhook retries stop this long (seconds) after the process completed
     webhook_retry_for: float = 24 * 3600.0
+    #: requests per API key, e.g. ``100/10s`` (None: no limit)
+    rate_limit: str | None = None
     #: seconds an attempt may take, connection included
     webhook_timeout: float = 10.0
 
@@ -86,9 +101,11 @@ class Settings:
             log_level=level,
             metrics_enabled=_bool(env, "CRMBATCH_METRICS", True),
             lease_seconds=_float(env, "CRMBATCH_LEASE_SECONDS", 30.0),
-            poll_interval=_float(env, "CRMBATCH_POLL_INTERVAL", 0.05),
+            # PostgreSQL workers are woken by NOTIFY; they only look on their own now and then
+            poll_interval=_float(env, "CRMBATCH_POLL_INTERVAL", 0.05 if is_sqlite else 1.0),
             debug_apply_delay=_float(env, "CRMBATCH_DEBUG_APPLY_DELAY", 0.0),
             webhook_retry_base=_float(env, "CRMBATCH_WEBHOOK_RETRY_BASE", 10.0),
             webhook_retry_for=_float(env, "CRMBATCH_WEBHOOK_RETRY_FOR", 24 * 3600.0),
             webhook_timeout=_float(env, "CRMBATCH_WEBHOOK_TIMEOUT", 10.0),
+            rate_limit=_rate_limit(env),
         )

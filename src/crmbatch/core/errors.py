@@ -13,6 +13,7 @@
     ├── PayloadTooLarge         (413) the body is over the limit
     ├── UnsupportedMediaType    (415) the body is not sent as JSON
     ├── Unprocessable           (422) well-formed, but names what does not exist (a list)
+    ├── RateLimited             (429) the key is over its rate limit; try again later
     └── FailedDependency        (424) the object type lacks what the call needs
 """
 
@@ -96,3 +97,14 @@ class InvalidInput(CrmError):
         text = "; ".join(shown) + (f"; and {more} more" if more > 0 else "")
         super().__init__(text, field=problems[0][0] if problems else None)
         self.problems = problems
+
+
+class RateLimited(CrmError):
+    """The key is over its rate limit; ``decision`` (a ratelimit.Decision) says for how long."""
+
+    kind = "rate_limited"
+    status = 429
+
+    def __init__(self, message: str, *, decision: Any) -> None:
+        super().__init__(message)
+        self.decision = decision

@@ -3,6 +3,7 @@ validation errors with field paths, and request bodies documented in OpenAPI."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
@@ -12,7 +13,13 @@ from pydantic import BaseModel, ValidationError
 
 from crmbatch.core.accounts import service as accounts
 from crmbatch.core.accounts.service import Account
-from crmbatch.core.errors import CrmError, InvalidInput, PayloadTooLarge, UnsupportedMediaType
+from crmbatch.core.errors import (
+    CrmError,
+    InvalidInput,
+    PayloadTooLarge,
+    RateLimited,
+    UnsupportedMediaType,
+)
 from crmbatch.db.engine import Database
 
 M = TypeVar("M", bound=BaseModel)
@@ -63,9 +70,19 @@ def api_key_of(request: Request) -> str | None:
 
 
 def current_account(request: Request, db: DB) -> Account:
+    key = api_key_of(request)
     with db.read() as conn:
-        account = accounts.authenticate(conn, api_key_of(request))
+        account = accounts.authenticate(conn, key)
     request.state.account = account
+    limiter = request.app.state.limiter
+    if limiter is not None and key is not None:
+        decision = limiter.take(key)
+        if not decision.allowed:
+            raise RateLimited(
+                f"too many requests: this key may make {decision.limit} in "
+                f"{decision.interval:g} s; retry in {math.ceil(decision.retry_after)} s",
+                decision=decision,
+            )
     return account
 
 
@@ -186,3 +203,13 @@ def run_sync(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     from starlette.concurrency import run_in_threadpool
 
     return run_in_threadpool(fn, *args, **kwargs)
+
+
+def rate_limit_headers(decision: Any) -> dict[str, str]:
+    """``Retry-After`` and the ``X-RateLimit-*`` headers (native and MainBrainer paths)."""
+    return {
+        "Retry-After": str(max(1, math.ceil(decision.retry_after))),
+        "X-RateLimit-Limit": str(decision.limit),
+        "X-RateLimit-Remaining": str(decision.remaining),
+        "X-RateLimit-Reset": str(math.ceil(decision.reset)),
+    }

@@ -15,10 +15,17 @@ UNFINISHED = ("queued", "in_process")
 _SUMMARY = [c for c in processes.c if c.name not in ("payload",)]
 
 
+#: the NOTIFY channel workers LISTEN on (crmbatch.wakeup)
+QUEUED_CHANNEL = "crmbatch_queued"
+
+
 def insert(conn: Connection, **values: Any) -> int:
-    return int(
+    process_id = int(
         conn.execute(processes.insert().values(**values).returning(processes.c.id)).scalar_one()
     )
+    if conn.dialect.name == "postgresql":  # delivered at commit, to every listening worker
+        conn.execute(sa.select(sa.func.pg_notify(QUEUED_CHANNEL, "")))
+    return process_id
 
 
 def find_by_idempotency_key(conn: Connection, account_id: int, key: str) -> RowMapping | None:

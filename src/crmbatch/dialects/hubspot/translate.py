@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -63,7 +64,25 @@ def error(
     }
 
 
+def rate_limit_headers(decision: Any) -> dict[str, str]:
+    """HubSpot's ``X-HubSpot-RateLimit-*`` headers, and ``Retry-After``."""
+    return {
+        "Retry-After": str(max(1, math.ceil(decision.retry_after))),
+        "X-HubSpot-RateLimit-Max": str(decision.limit),
+        "X-HubSpot-RateLimit-Remaining": str(decision.remaining),
+        "X-HubSpot-RateLimit-Interval-Milliseconds": str(int(decision.interval * 1000)),
+    }
+
+
 def error_body(exc: CrmError) -> tuple[int, dict[str, Any]]:
+    if exc.kind == "rate_limited":  # HubSpot's 429 has no category
+        return 429, {
+            "status": "error",
+            "message": "You have reached your ten_secondly_rolling limit.",
+            "errorType": "RATE_LIMIT",
+            "correlationId": correlation_id(),
+            "policyName": "TEN_SECONDLY_ROLLING",
+        }
     status, category = CATEGORIES.get(exc.kind, (exc.status, "VALIDATION_ERROR"))
     message = AUTH_MESSAGE if exc.kind == "unauthorized" else exc.message
     context = {
