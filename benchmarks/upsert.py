@@ -52,7 +52,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.conftest import VEHICLE_SCHEMA  # noqa: E402
-from tests.processes import create_account, serve  # noqa: E402
+from tests.processes import Proc, create_account, serve  # noqa: E402
 
 from crmbatch.db.engine import AUTOCHECKPOINT_PAGES  # noqa: E402
 
@@ -351,51 +351,53 @@ def push_sync(
 
 def push(
     base: str,
-    key: str,
+    key: str | list[str],
     bodies: list[bytes],
     clients: int,
     path: str = "/v3/objects/vehicle/batch/upsert",
 ) -> tuple[float, list[float]]:
-    """Send every body, ``clients`` at a time; wait until all are applied.
+    """Send every body, ``clients`` at a time; wait until all are applied. With several keys
+    (accounts, so partitions that may apply in parallel) the bodies are dealt round-robin.
 
     Returns the seconds taken and the time each batch took to be accepted."""
+    keys = [key] if isinstance(key, str) else key
     accept: list[float] = []
-    ids: list[int] = []
+    ids: dict[str, list[int]] = {k: [] for k in keys}
     lock = threading.Lock()
     local = threading.local()
 
-    def send(body: bytes) -> None:
+    def send(job: tuple[str, bytes]) -> None:
+        k, body = job
         if not hasattr(local, "client"):
-            local.client = httpx.Client(base_url=base, headers={"api-key": key}, timeout=120)
+            local.client = httpx.Client(base_url=base, timeout=120)
         t0 = time.perf_counter()
         r = local.client.post(
             path,
             content=body,
-            headers={"content-type": "application/json"},
+            headers={"content-type": "application/json", "api-key": k},
         )
         elapsed = time.perf_counter() - t0
         if r.status_code != 202:
             raise SystemExit(f"upsert answered {r.status_code}: {r.text[:300]}")
         with lock:
             accept.append(elapsed)
-            ids.append(r.json()["processId"])
+            ids[k].append(r.json()["processId"])
 
     started = time.perf_counter()
+    jobs = [(keys[i % len(keys)], body) for i, body in enumerate(bodies)]
     with ThreadPoolExecutor(clients) as pool:
-        list(pool.map(send, bodies))
-    last = max(ids)  # one partition applies in order: the newest done means all are done
-    with httpx.Client(base_url=base, headers={"api-key": key}, timeout=30) as c:
-        while True:
-            p = c.get(f"/v1/processes/{last}").json()
-            if p["status"] == "completed":
-                break
-            time.sleep(0.02)
+        list(pool.map(send, jobs))
+    for k, pids in ids.items():  # a partition applies in order: its newest done, all are done
+        with httpx.Client(base_url=base, headers={"api-key": k}, timeout=30) as c:
+            while c.get(f"/v1/processes/{max(pids)}?results=none").json()["status"] != "completed":
+                time.sleep(0.02)
     total = time.perf_counter() - started
-    with httpx.Client(base_url=base, headers={"api-key": key}, timeout=30) as c:
-        for pid in ids:
-            counts = c.get(f"/v1/processes/{pid}").json()["counts"]
-            if counts["failed"]:
-                raise SystemExit(f"process {pid} had failures: {counts}")
+    for k, pids in ids.items():
+        with httpx.Client(base_url=base, headers={"api-key": k}, timeout=30) as c:
+            for pid in pids:
+                counts = c.get(f"/v1/processes/{pid}?results=none").json()["counts"]
+                if counts["failed"]:
+                    raise SystemExit(f"process {pid} had failures: {counts}")
     return total, accept
 
 
@@ -487,6 +489,18 @@ def main() -> None:
     parser.add_argument(
         "--workload", choices=("objects", "events", "hubspot", "mainbrainer"), default="objects"
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="crmbatch worker processes (0: the worker inside serve)",
+    )
+    parser.add_argument(
+        "--accounts",
+        type=int,
+        default=1,
+        help="objects workload: spread the batches over this many accounts (partitions)",
+    )
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="crmbatch-bench-"))
@@ -510,7 +524,16 @@ def main() -> None:
         "CRMBATCH_EMBEDDED_WORKER": "true",
         "CRMBATCH_WEBHOOK_ALLOW_PRIVATE": "true",  # the receiver is on 127.0.0.1
     }
+    keys = [key]  # one partition per account
+    for n in range(1, args.accounts):
+        keys.append(create_account(url, f"bench{n}"))
+        cli(url, "schema", "apply", str(workdir / "schema.yaml"), "--account", f"bench{n}")
+    if args.workers:
+        extra["CRMBATCH_EMBEDDED_WORKER"] = "false"
     server, base = serve(url, workdir / "serve.log", **extra)
+    workers = [
+        Proc(url, "worker", log=workdir / f"worker{n}.log", **extra) for n in range(args.workers)
+    ]
     rows: list[tuple[str, float, float, float, float]] = []
     try:
         if args.workload == "events":
@@ -558,7 +581,7 @@ def main() -> None:
             records = make_records(args.records, generation)
             batches = [records[i : i + args.batch] for i in range(0, len(records), args.batch)]
             bodies = [orjson.dumps({"records": b}) for b in batches]
-            seconds, accept = push(base, key, bodies, args.clients)
+            seconds, accept = push(base, keys, bodies, args.clients)
             raw_seconds = raw_ceiling(raw_url, batches)
             rows.append(
                 (
@@ -570,6 +593,8 @@ def main() -> None:
                 )
             )
     finally:
+        for w in workers:
+            w.stop()
         server.stop()
         drop_database(url)
         drop_database(raw_url)
@@ -577,7 +602,8 @@ def main() -> None:
     print(
         f"\ncrmbatch {args.workload} benchmark: {args.backend}, {args.records:,} items, "
         f"batches of {BATCH_SIZES.get(args.workload, args.batch)}, "
-        f"{args.clients} concurrent clients, {os.cpu_count()} CPUs"
+        f"{args.clients} concurrent clients, {args.accounts} account(s), "
+        f"{args.workers or 'the embedded'} worker(s), {os.cpu_count()} CPUs"
     )
     print(
         f"{'pass':<16}{'end-to-end /s':>18}{'raw ceiling /s':>19}{'ratio':>8}"
