@@ -4,6 +4,7 @@ errors go to stderr with a non-zero exit status."""
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 from pathlib import Path
@@ -96,6 +97,11 @@ def serve(
     settings = _settings()
     logs.setup(settings.log_level)
     upgrade(settings.database_url)
+    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # every server process writes its metrics here; /metrics sums them (see metrics.py)
+        import tempfile
+
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="crmbatch-metrics-")
     err.print(
         f"crmbatch serving on http://{host}:{port} (database {_safe_url(settings.database_url)}, "
         f"worker {'in-process' if settings.embedded_worker else 'external: run crmbatch worker'})"
@@ -114,6 +120,10 @@ def serve(
 @app.command()
 def worker(
     concurrency: Annotated[int, typer.Option(help="worker threads in this process")] = 1,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(envvar="CRMBATCH_WORKER_METRICS_PORT", help="serve /metrics on this port"),
+    ] = None,
 ) -> None:
     """A standalone worker process: claims and applies processes until SIGTERM or Ctrl-C."""
     from crmbatch import logs
@@ -132,6 +142,12 @@ def worker(
     ]
     checkpointer = Checkpointer(db).start()
     tune_gc()
+    if metrics_port is not None:  # apply rate and latency of this worker, for Prometheus
+        from prometheus_client import start_http_server
+
+        from crmbatch import metrics
+
+        start_http_server(metrics_port, registry=metrics.REGISTRY)
     listener = None
     if not db.is_sqlite:  # woken by NOTIFY when any API process queues a batch
         from crmbatch.wakeup import Listener

@@ -1,8 +1,15 @@
-"""Prometheus metrics (names are part of the contract; see the README)."""
+"""Prometheus metrics (names are part of the contract; see the README).
+
+With several server processes (``crmbatch serve --workers N``) each process writes its values to
+files in ``PROMETHEUS_MULTIPROC_DIR`` (``serve`` sets it) and ``/metrics``, whichever process
+answers, sums them all. A ``crmbatch worker`` serves its own with ``--metrics-port``.
+"""
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+import os
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -32,7 +39,11 @@ APPLY_SECONDS = Histogram(
     registry=REGISTRY,
 )
 QUEUE_DEPTH = Gauge(
-    "crmbatch_queue_depth", "Processes not yet completed", ["status"], registry=REGISTRY
+    "crmbatch_queue_depth",
+    "Processes not yet completed",
+    ["status"],
+    registry=REGISTRY,
+    multiprocess_mode="mostrecent",  # read from the database by whichever process is scraped
 )
 
 WEBHOOK_ATTEMPTS = Counter(
@@ -49,3 +60,14 @@ def observe_applied(kind: str, counts: dict[str, int], seconds: float) -> None:
     for status, n in counts.items():
         if status != "received" and n:
             RECORDS_APPLIED.labels(kind, status).inc(n)
+
+
+def exposition() -> bytes:
+    """The text ``/metrics`` serves: this process's metrics, or every server process's."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return generate_latest(registry)
+    return generate_latest(REGISTRY)

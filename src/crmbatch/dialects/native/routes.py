@@ -73,7 +73,7 @@ def healthz(db: DB) -> Any:
     openapi_extra=PUBLIC,
 )
 def prometheus(request: Request, db: DB) -> Response:
-    from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+    from prometheus_client import CONTENT_TYPE_LATEST
 
     from crmbatch.core.health import queue_depth
 
@@ -82,7 +82,7 @@ def prometheus(request: Request, db: DB) -> Response:
     depth = queue_depth(db)
     for status in ("queued", "in_process"):
         metrics.QUEUE_DEPTH.labels(status).set(depth.get(status, 0))
-    return Response(generate_latest(metrics.REGISTRY), media_type=CONTENT_TYPE_LATEST)
+    return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
 
 @v1.get("/schema", response_model=wire.SchemaDocument, summary="The account's schema document")
