@@ -40,7 +40,7 @@ def test_every_record_lands_in_order_in_one_body_within_the_limits(rows, most, l
         assert piece.number == n
         assert len(piece) <= most and len(piece.body) <= limit
         parsed = orjson.loads(piece.body)
-        body_records = parsed["records"] if envelope == OBJECTS else parsed
+        body_records = parsed["records"] if envelope == OBJECTS else parsed["events"]
         assert body_records == [rows[i] for i in piece.positions]
         sent.extend(piece.positions)
     for piece in pieces:

@@ -196,3 +196,18 @@ def test_batches_are_accepted_in_order_so_a_later_value_wins(server, account):
         page = c.objects("vehicle").records(limit=1, sort="asc")
     assert page["records"][0]["attributes"]["model"] == "w4"
     assert report.processes == sorted(report.processes)
+
+
+def test_events_of_any_number_are_sent_200_at_a_time_and_refused_ones_named(server, account):
+    _, key = account
+    events = [
+        {"event_name": "page_viewed", "identifiers": {"email_id": f"u{i % 40}@example.com"}}
+        for i in range(450)
+    ]
+    events[210] = {"event_name": "bad name!", "identifiers": {"email_id": "x@example.com"}}
+    with Client(server.base_url, key) as c:
+        report = c.events(events)
+    assert report.batches == 3
+    assert report.counts["received"] == 449
+    assert [(f.index, f.status) for f in report.failures] == [(210, "rejected")]
+    assert "event_name" in report.failures[0].reasons

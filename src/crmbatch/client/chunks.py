@@ -23,7 +23,7 @@ MAX_EVENT_BYTES = 512 * 1024
 
 #: the JSON around the records of a body
 OBJECTS = (b'{"records":[', b"]}")
-EVENTS = (b"[", b"]")
+EVENTS = (b'{"events":[', b"]}")
 
 
 @dataclass
