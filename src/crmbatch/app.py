@@ -7,6 +7,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -42,7 +43,7 @@ RateHeaders = Callable[[Any], dict[str, str]]
 #: path prefix → how that dialect renders an error and its rate-limit headers (first match
 #: wins; native is the default)
 RENDERERS: list[tuple[str, ErrorRenderer, RateHeaders]] = [
-    ("/v3/", brevo.error_body, brevo.rate_limit_headers),
+    ("/v3/", brevo.error_body, partial(common.rate_limit_headers, prefix="x-sib-ratelimit-")),
     ("/crm/", hubspot.error_body, hubspot.rate_limit_headers),
     ("/crm-object-schemas/", hubspot.error_body, hubspot.rate_limit_headers),
     ("/mainbrainer/", mainbrainer.error_body, common.rate_limit_headers),

@@ -205,11 +205,12 @@ def run_sync(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     return run_in_threadpool(fn, *args, **kwargs)
 
 
-def rate_limit_headers(decision: Any) -> dict[str, str]:
-    """``Retry-After`` and the ``X-RateLimit-*`` headers (native and MainBrainer paths)."""
+def rate_limit_headers(decision: Any, prefix: str = "X-RateLimit-") -> dict[str, str]:
+    """``Retry-After`` and ``<prefix>Limit``, ``-Remaining`` and ``-Reset`` (seconds): the
+    native and MainBrainer names by default, Brevo's with ``prefix="x-sib-ratelimit-"``."""
     return {
         "Retry-After": str(max(1, math.ceil(decision.retry_after))),
-        "X-RateLimit-Limit": str(decision.limit),
-        "X-RateLimit-Remaining": str(decision.remaining),
-        "X-RateLimit-Reset": str(math.ceil(decision.reset)),
+        f"{prefix}Limit": str(decision.limit),
+        f"{prefix}Remaining": str(decision.remaining),
+        f"{prefix}Reset": str(math.ceil(decision.reset)),
     }

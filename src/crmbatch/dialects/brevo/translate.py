@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from crmbatch.core import clock
@@ -34,16 +33,6 @@ PROCESS_NAMES = {
 def error_body(exc: CrmError) -> tuple[int, dict[str, str]]:
     status, code = ERROR_CODES.get(exc.kind, (exc.status, "bad_request"))
     return status, {"code": code, "message": exc.message}
-
-
-def rate_limit_headers(decision: Any) -> dict[str, str]:
-    """Brevo's ``x-sib-ratelimit-*`` (reset in seconds) and ``Retry-After``, which the SDK reads."""
-    return {
-        "Retry-After": str(max(1, math.ceil(decision.retry_after))),
-        "x-sib-ratelimit-limit": str(decision.limit),
-        "x-sib-ratelimit-remaining": str(decision.remaining),
-        "x-sib-ratelimit-reset": str(math.ceil(decision.reset)),
-    }
 
 
 def _identifiers(ids: wire.RecordIdentifiers | None) -> dict[str, Any]:
