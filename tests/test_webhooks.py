@@ -196,3 +196,28 @@ def test_signatures_are_hmac_sha256_of_the_body():
     expected = "sha256=" + hmac.new(b"s3cret", body, hashlib.sha256).hexdigest()
     assert webhooks.sign("s3cret", body) == expected
     assert verify("s3cret", body, expected) and not verify("other", body, expected)
+
+
+def test_a_process_that_fails_for_good_is_announced_too(db, database_url, account):
+    from crmbatch.core.processes import service as processes
+
+    settings = hook_settings(database_url)
+    with receiver() as hooks:
+        with db.write() as conn:  # a payload the engine cannot apply: every attempt fails
+            pid = processes.accept(
+                conn,
+                account_id=account[0].id,
+                kind="objects_upsert",
+                dialect="brevo",
+                object_type="vehicle",
+                payload={"object_type": "vehicle", "records": "not a list"},
+                received=1,
+                notify_url=hooks.url,
+            ).process_id
+        drain(db, settings)
+        send_due(db, settings)
+        (got,) = hooks.wait_for(1)
+    body = got.json()
+    assert body["id"] == pid and body["status"] == "failed" and body["attempts"] == 5
+    assert body["error"] and body["results"] == []
+    assert verify(secret_of(db, account), got.body, got.headers["x-crmbatch-signature"])

@@ -43,18 +43,19 @@ def webhook_policy(settings: Settings) -> webhooks.RetryPolicy:
     )
 
 
-def render(row: Any, outcome: Any, at: datetime) -> bytes:
+def render(row: Any, outcome: Any, at: datetime, *, error: str | None = None) -> bytes:
     """What a process's webhook says, rendered as it completes (``row`` as claimed, with its
     payload): the dialect's own report where it has one (MainBrainer), else the process in full,
-    exactly as ``GET /v1/processes/{id}`` shows it afterwards."""
+    exactly as ``GET /v1/processes/{id}`` shows it afterwards. Without an ``outcome`` the process
+    failed for good, and ``error`` says why."""
     done = {
         **row,
-        "status": "completed",
-        "counts": outcome.counts,
+        "status": "completed" if outcome is not None else "failed",
+        "counts": outcome.counts if outcome is not None else {},
         "completed_at": at,
-        "error": None,
+        "error": error,
     }
-    process = processes.view(done, outcome.results)
+    process = processes.view(done, outcome.results if outcome is not None else [])
     if row["kind"] == contacts_batch.KIND_CONTACTS and row["dialect"] == "mainbrainer":
         report = contacts_batch.report_of(process, row["payload"])
         return orjson.dumps(mainbrainer.report(report))

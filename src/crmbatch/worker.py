@@ -117,7 +117,7 @@ def apply_claimed(
     except Exception as exc:
         log.exception("process.apply_failed", extra={"process_id": ids[0], "group": ids})
         for row in rows:
-            _give_back(db, row, worker_id, exc)
+            _give_back(db, row, worker_id, exc, policy)
         return False
     elapsed = time.perf_counter() - started
     for row, outcome in zip(rows, outcomes, strict=True):
@@ -209,21 +209,28 @@ def _complete(
         )
 
 
-def _give_back(db: Database, row: Any, worker_id: str, exc: Exception) -> None:
-    """After a failed attempt: queue it again, or mark it failed once attempts are used up."""
+def _give_back(
+    db: Database, row: Any, worker_id: str, exc: Exception, policy: webhooks.RetryPolicy
+) -> None:
+    """After a failed attempt: queue it again, or, once attempts are used up, mark it failed and
+    announce that on its webhook."""
     message = f"{type(exc).__name__}: {exc}"[:2000]
     try:
         with db.write() as conn:
             if row["attempts"] >= MAX_ATTEMPTS:
+                at = clock.now()
                 process_store.complete(
                     conn,
                     row["id"],
                     status="failed",
                     counts={},
                     results=[],
-                    at=clock.now(),
+                    at=at,
                     error=message,
                 )
+                if row["notify_url"]:
+                    body = delivery.render(row, None, at, error=message)
+                    webhooks.enqueue(conn, [(row, body)], at=at, policy=policy)
             else:
                 process_store.release(conn, row["id"], worker_id, error=message)
     except Exception:  # the database is away: the lease will run out and someone retries
