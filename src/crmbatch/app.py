@@ -50,18 +50,49 @@ RENDERERS: list[tuple[str, ErrorRenderer, RateHeaders]] = [
 ]
 
 
-def render_error(path: str, exc: CrmError) -> JSONResponse:
-    renderer, rate_headers = next(
+def dialect_of(path: str) -> tuple[ErrorRenderer, RateHeaders]:
+    """How errors and rate-limit headers look under ``path``."""
+    return next(
         ((r, h) for prefix, r, h in RENDERERS if path.startswith(prefix)),
         (brevo.error_body, common.rate_limit_headers),
     )
+
+
+def render_error(path: str, exc: CrmError) -> JSONResponse:
+    renderer, _ = dialect_of(path)
     status, body = renderer(exc)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
     if "correlationId" in body:
         headers["X-HubSpot-Correlation-Id"] = body["correlationId"]
     if isinstance(exc, RateLimited):
-        headers.update(rate_headers(exc.decision))
+        headers["Retry-After"] = common.retry_after(exc.decision)
     return JSONResponse(body, status_code=status, headers=headers or None)
+
+
+class RateLimitHeadersMiddleware:
+    """The key's rate-limit headers, in its dialect's names, on every answer (when limits are
+    on): clients can slow down before they are refused."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def add(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                decision = scope.get("state", {}).get("rate_limit")
+                if decision is not None:
+                    _, rate_headers = dialect_of(scope["path"])
+                    extra = [
+                        (k.lower().encode(), v.encode()) for k, v in rate_headers(decision).items()
+                    ]
+                    message = {**message, "headers": [*message.get("headers", []), *extra]}
+            await send(message)
+
+        await self.app(scope, receive, add)
 
 
 def _install_error_handlers(app: FastAPI) -> None:
@@ -233,6 +264,8 @@ def create_app(
     app.include_router(hubspot_routes.schemas_router)
     app.include_router(mainbrainer_routes.router)
     app.add_middleware(CorrelationIdMiddleware)
+    if app.state.limiter is not None:
+        app.add_middleware(RateLimitHeadersMiddleware)
     app.add_middleware(MetricsMiddleware)
     app.openapi = _openapi(app)  # type: ignore[method-assign]
     return app

@@ -77,6 +77,7 @@ def current_account(request: Request, db: DB) -> Account:
     limiter = request.app.state.limiter
     if limiter is not None and key is not None:
         decision = limiter.take(key)
+        request.state.rate_limit = decision  # every answer shows the dialect's headers
         if not decision.allowed:
             raise RateLimited(
                 f"too many requests: this key may make {decision.limit} in "
@@ -206,11 +207,15 @@ def run_sync(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
 
 
 def rate_limit_headers(decision: Any, prefix: str = "X-RateLimit-") -> dict[str, str]:
-    """``Retry-After`` and ``<prefix>Limit``, ``-Remaining`` and ``-Reset`` (seconds): the
-    native and MainBrainer names by default, Brevo's with ``prefix="x-sib-ratelimit-"``."""
+    """``<prefix>Limit``, ``-Remaining`` and ``-Reset`` (seconds): the native and MainBrainer
+    names by default, Brevo's with ``prefix="x-sib-ratelimit-"``."""
     return {
-        "Retry-After": str(max(1, math.ceil(decision.retry_after))),
         f"{prefix}Limit": str(decision.limit),
         f"{prefix}Remaining": str(decision.remaining),
         f"{prefix}Reset": str(math.ceil(decision.reset)),
     }
+
+
+def retry_after(decision: Any) -> str:
+    """Whole seconds until the key may make another request (at least 1)."""
+    return str(max(1, math.ceil(decision.retry_after)))

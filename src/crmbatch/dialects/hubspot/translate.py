@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -65,9 +64,8 @@ def error(
 
 
 def rate_limit_headers(decision: Any) -> dict[str, str]:
-    """HubSpot's ``X-HubSpot-RateLimit-*`` headers, and ``Retry-After``."""
+    """HubSpot's ``X-HubSpot-RateLimit-*`` headers."""
     return {
-        "Retry-After": str(max(1, math.ceil(decision.retry_after))),
         "X-HubSpot-RateLimit-Max": str(decision.limit),
         "X-HubSpot-RateLimit-Remaining": str(decision.remaining),
         "X-HubSpot-RateLimit-Interval-Milliseconds": str(int(decision.interval * 1000)),
