@@ -27,6 +27,8 @@ class Proxy:
     script: list[str | int] = field(default_factory=list)
     then: str | int = FORWARD
     retry_after: str = "0"
+    #: path prefixes answered 404, as a server that lacks them would (``/v1/``: not crmbatch)
+    hide: tuple[str, ...] = ()
     #: (action, Idempotency-Key) of each batch POST, in order
     seen: list[tuple[str | int, str | None]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -59,6 +61,9 @@ def proxy(upstream: str, script: list[str | int] | None = None, **kw: Any) -> It
         def _handle(self) -> None:
             size = int(self.headers.get("content-length") or 0)
             body = self.rfile.read(size) if size else None
+            if self.path.startswith(state.hide):
+                self._answer(404, b'{"code":"document_not_found","message":"no such path"}', {})
+                return
             action: str | int = FORWARD
             if self.command == "POST" and "/batch/" in self.path:
                 with state.lock:

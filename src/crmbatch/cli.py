@@ -324,6 +324,12 @@ def sync(
     retries: Annotated[
         int, typer.Option(min=0, help="tries after the first, on 429/5xx/network")
     ] = 6,
+    schema: Annotated[
+        Path | None,
+        typer.Option(
+            exists=True, dir_okay=False, help="the schema document, for a server without one"
+        ),
+    ] = None,
 ) -> None:
     """Push a CSV or JSONL file of any size into one object type, with progress and a report.
 
@@ -361,6 +367,7 @@ def sync(
         delimiter=delimiter,
         failures=failures,
         retries=retries,
+        schema=schema,
     )
     raise typer.Exit(filesync.run(options))
 

@@ -211,3 +211,16 @@ def test_events_of_any_number_are_sent_200_at_a_time_and_refused_ones_named(serv
     assert report.counts["received"] == 449
     assert [(f.index, f.status) for f in report.failures] == [(210, "rejected")]
     assert "event_name" in report.failures[0].reasons
+
+
+def test_against_a_server_without_v1_processes_are_followed_by_status(server, account, db):
+    acct, key = account
+    with (
+        proxy(server.base_url, hide=("/v1/",)) as brevo_only,
+        Client(brevo_only.url, key) as c,
+    ):
+        report = c.objects("vehicle").upsert(vehicles(1200))
+        assert c.speaks_native() is False
+    assert report.ok and report.unreported == 1200 and report.applied == 1200
+    assert report.counts["created"] == 0  # such a server does not say
+    assert counts(db, acct.id)[0] == 1200

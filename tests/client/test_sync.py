@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from crmbatch.cli import app
 from crmbatch.client import Client
 from tests.client.stores import counts
+from tests.conftest import VEHICLE_SCHEMA
 from tests.proxy import DOWN, LOST, proxy
 
 HEADER = ["vin", "make", "model", "year", "color", "insured", "first_registered"]
@@ -183,3 +184,22 @@ def test_429_and_503_from_the_server_are_waited_out(server, account, db, tmp_pat
     assert result.exit_code == 0, result.output
     assert [a for a, _ in double.seen][:4] == [429, 503, 429, "forward"]
     assert counts(db, acct.id) == (300, 300, 3)
+
+
+def test_a_brevo_server_without_crmbatchs_own_endpoints_is_synced_too(
+    server, account, db, tmp_path
+):
+    """Another server of Brevo's dialect has no /v1: the schema comes from --schema, and the
+    processes are followed through /v3/processes (their status, not each record)."""
+    acct, key = account
+    file = write_csv(tmp_path / "brevo.csv", good_rows(1500))
+    schema = tmp_path / "schema.json"
+    schema.write_bytes(orjson.dumps(VEHICLE_SCHEMA))
+    with proxy(server.base_url, hide=("/v1/",)) as brevo_only:
+        refused = sync(brevo_only.url, key, file)
+        assert refused.exit_code == 1 and "--schema FILE" in refused.output
+        result = sync(brevo_only.url, key, file, "--schema", str(schema))
+    assert result.exit_code == 0, result.output
+    unreported = re.search(r"applied \(the server does not itemise\)\s*│\s*([\d,]+)", result.output)
+    assert unreported is not None and unreported.group(1) == "1,500"
+    assert counts(db, acct.id) == (1500, 1500, 2)

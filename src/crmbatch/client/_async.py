@@ -21,7 +21,7 @@ from crmbatch.client.chunks import (
     events_cutter,
     objects_cutter,
 )
-from crmbatch.client.errors import BadRequest, TransportError, WaitTimeout
+from crmbatch.client.errors import BadRequest, NotFound, TransportError, WaitTimeout
 from crmbatch.client.report import Report
 
 
@@ -80,6 +80,7 @@ class AsyncClient:
             transport=transport,
             limits=httpx.Limits(max_connections=concurrency + 2),
         )
+        self._native: bool | None = None  # is the server crmbatch? (see speaks_native)
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -148,13 +149,29 @@ class AsyncClient:
         deadline = None if timeout is None else loop.time() + timeout
         pause = base.POLL_FIRST
         while True:
-            process = await self.process(process_id, results=results)
+            process = await self._poll(process_id, results)
             if base.finished(process):
                 return process
             if deadline is not None and loop.time() + pause > deadline:
                 raise WaitTimeout(f"process {process_id} is still {process['status']}")
             await asyncio.sleep(pause)
             pause = min(pause * 1.5, base.POLL_MAX)
+
+    async def speaks_native(self) -> bool:
+        """Whether the server is crmbatch (it has ``/v1``); asked once. Against another server
+        of Brevo's dialect, processes are followed by their status only."""
+        if self._native is None:
+            try:
+                await self.request("GET", "/v1/schema")
+                self._native = True
+            except NotFound:
+                self._native = False
+        return self._native
+
+    async def _poll(self, process_id: int, results: str) -> dict[str, Any]:
+        if await self.speaks_native():
+            return await self.process(process_id, results=results)
+        return base.from_brevo_process(await self.get_json(f"/v3/processes/{process_id}"))
 
     async def contact(self, contact_id: int) -> dict[str, Any]:
         contact: dict[str, Any] = await self.get_json(f"/v1/contacts/{contact_id}")

@@ -23,7 +23,7 @@ from crmbatch.client.chunks import (
     events_cutter,
     objects_cutter,
 )
-from crmbatch.client.errors import BadRequest, TransportError, WaitTimeout
+from crmbatch.client.errors import BadRequest, NotFound, TransportError, WaitTimeout
 from crmbatch.client.report import Report
 
 JSON = {"content-type": "application/json"}
@@ -75,6 +75,7 @@ class Client:
             transport=transport,
             limits=httpx.Limits(max_connections=concurrency + 2),
         )
+        self._native: bool | None = None  # is the server crmbatch? (see speaks_native)
 
     def close(self) -> None:
         self._http.close()
@@ -157,7 +158,7 @@ class Client:
         deadline = None if timeout is None else time.monotonic() + timeout
         pause = base.POLL_FIRST
         while True:
-            process = self.process(process_id, results=results)
+            process = self._poll(process_id, results)
             if base.finished(process):
                 return process
             if deadline is not None and time.monotonic() + pause > deadline:
@@ -167,6 +168,22 @@ class Client:
             if stop is None:
                 time.sleep(pause)
             pause = min(pause * 1.5, base.POLL_MAX)
+
+    def speaks_native(self) -> bool:
+        """Whether the server is crmbatch (it has ``/v1``); asked once. Against another server
+        of Brevo's dialect, processes are followed by their status only."""
+        if self._native is None:
+            try:
+                self.request("GET", "/v1/schema")
+                self._native = True
+            except NotFound:
+                self._native = False
+        return self._native
+
+    def _poll(self, process_id: int, results: str) -> dict[str, Any]:
+        if self.speaks_native():
+            return self.process(process_id, results=results)
+        return base.from_brevo_process(self.get_json(f"/v3/processes/{process_id}"))
 
     def contact(self, contact_id: int) -> dict[str, Any]:
         contact: dict[str, Any] = self.get_json(f"/v1/contacts/{contact_id}")

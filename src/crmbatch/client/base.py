@@ -146,6 +146,20 @@ def finished(process: dict[str, Any]) -> bool:
     return process.get("status") in ("completed", "failed")
 
 
+def from_brevo_process(body: dict[str, Any]) -> dict[str, Any]:
+    """A process as ``GET /v3/processes/{id}`` of a Brevo server shows it (a status, no counts,
+    no per-record results), in the native shape; ``detailed`` is false."""
+    status = body.get("status")
+    return {
+        "id": body.get("id"),
+        "status": "failed" if status == "cancelled" else status,
+        "counts": {},
+        "results": [],
+        "error": None,
+        "detailed": False,
+    }
+
+
 class Upload:
     """The bookkeeping of one upload, shared by the threads or tasks that send its batches:
     counts, failures and progress. Safe to call from several threads."""
@@ -166,6 +180,7 @@ class Upload:
         self._started = time.monotonic()
         self._replays: set[int] = set()  # numbers of the chunks an earlier request had sent
         self._processes: dict[int, int] = {}  # chunk number -> its process
+        self._received: dict[int, int] = {}  # chunk number -> records the server took
 
     def _fail(self, failure: Failure, status: str) -> None:
         self.report.counts[status] += 1
@@ -214,6 +229,7 @@ class Upload:
         with self._lock:
             r = self.report
             self._processes[chunk.number] = process_id
+            self._received[chunk.number] = len(chunk) - len(refused)
             r.counts["received"] += len(chunk) - len(refused)
             r.accepted_after = time.monotonic() - self._started
             if replay:
@@ -228,6 +244,8 @@ class Upload:
     def completed(self, chunk: Chunk, process: dict[str, Any]) -> None:
         """The batch's process has run; ``process`` shows it with its failed results."""
         with self._lock:
+            if process.get("detailed") is False and process.get("status") == "completed":
+                self.report.unreported += self._received.get(chunk.number, len(chunk))
             counts = process.get("counts") or {}
             applied = [(s, int(counts.get(s) or 0)) for s in APPLIED]
             if chunk.number in self._replays:  # applied by the earlier request, not now

@@ -122,6 +122,10 @@ def object_type_of(document: dict[str, Any], name: str) -> ObjectType:
     if spec is None:
         known = ", ".join(sorted(types)) or "none"
         raise FileProblem(f"the account has no object type {name!r} (its types: {known})")
+    specs: dict[str, dict[str, Any]] = {  # `year: number` is short for `{type: number}`
+        key: {"type": a} if isinstance(a, str) else a
+        for key, a in (spec.get("attributes") or {}).items()
+    }
     attributes = {
         key: Attribute(
             id=a.get("id") or key,
@@ -133,7 +137,7 @@ def object_type_of(document: dict[str, Any], name: str) -> ObjectType:
                 Option(o["key"], o.get("label") or o["key"]) for o in a.get("options") or []
             ),
         )
-        for key, a in (spec.get("attributes") or {}).items()
+        for key, a in specs.items()
     }
     return ObjectType(
         id=0,

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import yaml
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -33,7 +34,7 @@ from crmbatch.client import Client
 from crmbatch.client import report as reports
 from crmbatch.client.base import Upload
 from crmbatch.client.chunks import Chunk, Oversized, objects_cutter
-from crmbatch.client.errors import CrmbatchError
+from crmbatch.client.errors import CrmbatchError, NotFound
 from crmbatch.client.files import (
     Counting,
     FileProblem,
@@ -66,6 +67,8 @@ class SyncOptions:
     failures: Path | None = None
     retries: int = 6
     backoff: float = 0.5
+    #: the schema document, for a server that does not serve one (not crmbatch)
+    schema: Path | None = None
 
     @property
     def failures_path(self) -> Path:
@@ -163,6 +166,8 @@ def _summary(console: Console, options: SyncOptions, report: reports.Report, rea
         ("failed", c["failed"]),
         ("skipped", c["skipped"]),
     ]
+    if report.unreported:
+        lines.append(("applied (the server does not itemise)", report.unreported))
     for name, value in lines:
         table.add_row(name, f"{value:,}")
     table.add_row("batches", f"{report.batches:,}")
@@ -191,8 +196,14 @@ def _run(options: SyncOptions, console: Console) -> int:
         backoff=options.backoff,
     ) as client:
         try:
-            document = client.schema()
-        except CrmbatchError as e:
+            document = _schema(options, client)
+        except NotFound:
+            console.print(
+                "[red]error:[/red] the server serves no schema at /v1/schema (it is not"
+                " crmbatch?): give the schema document with --schema FILE"
+            )
+            return EXIT_FAILED
+        except (CrmbatchError, OSError, yaml.YAMLError) as e:
             console.print(f"[red]error:[/red] could not read the schema: {e}")
             return EXIT_FAILED
         mapping = Mapping(
@@ -211,6 +222,16 @@ def _run(options: SyncOptions, console: Console) -> int:
                 if options.dry_run:
                     return _dry_run(options, console, rows, failures, screen, counting)
                 return _push(options, console, client, rows, failures, screen, counting)
+
+
+def _schema(options: SyncOptions, client: Client) -> dict[str, Any]:
+    """The schema document: the file given, else the server's."""
+    if options.schema is None:
+        return client.schema()
+    document = yaml.safe_load(options.schema.read_text())  # JSON is YAML too
+    if not isinstance(document, dict):
+        raise FileProblem(f"{options.schema} is not a schema document")
+    return document
 
 
 def _dry_run(

@@ -67,6 +67,9 @@ class Report:
     #: records that request applied (not counted again under created, updated, ...)
     replayed_batches: int = 0
     replayed: int = 0
+    #: records of batches a server completed without saying what became of each (a Brevo server
+    #: that is not crmbatch: it has no ``/v1/processes``)
+    unreported: int = 0
     #: seconds from the start to the last batch accepted, and to the end
     accepted_after: float = 0.0
     elapsed: float = 0.0
@@ -76,7 +79,7 @@ class Report:
     @property
     def applied(self) -> int:
         """Records applied, now or by an earlier request of a replayed batch."""
-        return sum(self.counts[s] for s in APPLIED) + self.replayed
+        return sum(self.counts[s] for s in APPLIED) + self.replayed + self.unreported
 
     @property
     def failed(self) -> int:
