@@ -15,7 +15,6 @@ more than the first ones plus a margin. The figures go to a JSON file and the su
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import random
 import statistics
@@ -30,15 +29,14 @@ from typing import Any
 
 import httpx
 import orjson
-import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.conftest import VEHICLE_SCHEMA  # noqa: E402
-from tests.processes import Proc, cli, create_account, free_port, wait_status  # noqa: E402
+from tests.processes import Proc, free_port, wait_status  # noqa: E402
 
-from benchmarks.upsert import drop_database, fresh_database  # noqa: E402
+from benchmarks.upsert import accounts_with_schema, drop_database, fresh_database  # noqa: E402
 
 #: the mix: what share of a client's requests each kind of call is
 MIX = {"brevo_upsert": 0.35, "events": 0.2, "hubspot_upsert": 0.15, "read": 0.3}
@@ -173,15 +171,7 @@ def main() -> None:
 
     workdir = Path(tempfile.mkdtemp(prefix="crmbatch-load-"))
     url = fresh_database("postgres", workdir)
-    from crmbatch.db.migrate import upgrade
-
-    upgrade(url)
-    schema = copy.deepcopy(VEHICLE_SCHEMA)
-    (workdir / "schema.yaml").write_text(yaml.safe_dump(schema))
-    keys = []
-    for n in range(3):
-        keys.append(create_account(url, f"load{n}"))
-        cli(url, "schema", "apply", str(workdir / "schema.yaml"), "--account", f"load{n}")
+    keys = accounts_with_schema(url, workdir, VEHICLE_SCHEMA, [f"load{n}" for n in range(3)])
 
     port = free_port()
     base = f"http://127.0.0.1:{port}"

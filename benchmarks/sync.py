@@ -24,15 +24,19 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.conftest import VEHICLE_SCHEMA  # noqa: E402
-from tests.processes import BIN, cli, create_account, env_for, serve  # noqa: E402
+from tests.processes import BIN, env_for, serve  # noqa: E402
 
-from benchmarks.upsert import drop_database, fresh_database, prepare_raw, raw_ceiling  # noqa: E402
+from benchmarks.upsert import (  # noqa: E402
+    accounts_with_schema,
+    drop_database,
+    fresh_database,
+    prepare_raw,
+    raw_ceiling,
+)
 
 HEADER = [
     "vin",
@@ -95,15 +99,10 @@ def main() -> None:
 
     url = fresh_database(args.backend, workdir)
     raw_url = fresh_database(args.backend, workdir)
-    from crmbatch.db.migrate import upgrade
-
-    upgrade(url)
     prepare_raw(raw_url)
-    key = create_account(url, "bench")
     schema = copy.deepcopy(VEHICLE_SCHEMA)
     schema["object_types"]["vehicle"]["attributes"]["mileage"] = {"type": "number"}
-    (workdir / "schema.yaml").write_text(yaml.safe_dump(schema))
-    cli(url, "schema", "apply", str(workdir / "schema.yaml"), "--account", "bench")
+    (key,) = accounts_with_schema(url, workdir, schema, ["bench"])
     server, base = serve(
         url, workdir / "serve.log", CRMBATCH_LOG_LEVEL="warning", CRMBATCH_EMBEDDED_WORKER="true"
     )

@@ -92,6 +92,27 @@ def fresh_database(backend: str, workdir: Path) -> str:
     return sa.engine.make_url(admin).set(database=name).render_as_string(hide_password=False)
 
 
+def accounts_with_schema(
+    url: str, workdir: Path, schema: dict[str, Any], names: list[str]
+) -> list[str]:
+    """Migrate ``url``, create each account with ``schema`` applied (by the real CLI); their
+    API keys, in order."""
+    import yaml
+    from tests.processes import cli
+
+    from crmbatch.db.migrate import upgrade
+
+    upgrade(url)
+    (workdir / "schema.yaml").write_text(yaml.safe_dump(schema))
+    keys = []
+    for name in names:
+        keys.append(create_account(url, name))
+        done = cli(url, "schema", "apply", str(workdir / "schema.yaml"), "--account", name)
+        if done.returncode != 0:
+            raise SystemExit(f"schema apply failed: {done.stderr}")
+    return keys
+
+
 def drop_database(url: str) -> None:
     if url.startswith("sqlite"):
         return
@@ -506,28 +527,17 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="crmbatch-bench-"))
     url = fresh_database(args.backend, workdir)
     raw_url = fresh_database(args.backend, workdir)
-    from crmbatch.db.migrate import upgrade
-
-    upgrade(url)
     prepare_raw(raw_url)
-    key = create_account(url, "bench")
-    import yaml
-
     schema = copy.deepcopy(VEHICLE_SCHEMA)
     schema["object_types"]["contact"]["attributes"].update(CONTACT_EXTRA)
-    (workdir / "schema.yaml").write_text(yaml.safe_dump(schema))
-    from tests.processes import cli
-
-    cli(url, "schema", "apply", str(workdir / "schema.yaml"), "--account", "bench")
+    names = ["bench", *(f"bench{n}" for n in range(1, args.accounts))]
+    keys = accounts_with_schema(url, workdir, schema, names)  # one partition per account
+    key = keys[0]
     extra = {
         "CRMBATCH_LOG_LEVEL": "warning",
         "CRMBATCH_EMBEDDED_WORKER": "true",
         "CRMBATCH_WEBHOOK_ALLOW_PRIVATE": "true",  # the receiver is on 127.0.0.1
     }
-    keys = [key]  # one partition per account
-    for n in range(1, args.accounts):
-        keys.append(create_account(url, f"bench{n}"))
-        cli(url, "schema", "apply", str(workdir / "schema.yaml"), "--account", f"bench{n}")
     if args.workers:
         extra["CRMBATCH_EMBEDDED_WORKER"] = "false"
     server, base = serve(url, workdir / "serve.log", **extra)
