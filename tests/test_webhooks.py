@@ -204,15 +204,11 @@ def test_a_process_that_fails_for_good_is_announced_too(db, database_url, accoun
     settings = hook_settings(database_url)
     with receiver() as hooks:
         with db.write() as conn:  # a payload the engine cannot apply: every attempt fails
+            broken = processes.Submission(
+                "objects_upsert", "vehicle", {"object_type": "vehicle", "records": "not a list"}, 1
+            )
             pid = processes.accept(
-                conn,
-                account_id=account[0].id,
-                kind="objects_upsert",
-                dialect="brevo",
-                object_type="vehicle",
-                payload={"object_type": "vehicle", "records": "not a list"},
-                received=1,
-                notify_url=hooks.url,
+                conn, account[0].id, broken, dialect="brevo", notify_url=hooks.url
             ).process_id
         drain(db, settings)
         send_due(db, settings)

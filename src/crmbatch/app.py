@@ -4,6 +4,7 @@ embedded worker when configured."""
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -18,22 +19,21 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from crmbatch import __version__, metrics
+from crmbatch.background import Background
 from crmbatch.config import Settings
-from crmbatch.core.errors import CrmError, InvalidInput, NotFound, RateLimited
-from crmbatch.db.engine import Checkpointer, Database
-from crmbatch.delivery import Dispatcher
+from crmbatch.core.errors import CrmError, InvalidInput, NotFound, RateLimited, Unavailable
+from crmbatch.db.engine import Database
 from crmbatch.dialects import common
 from crmbatch.dialects.brevo import routes as brevo_routes
 from crmbatch.dialects.brevo import translate as brevo
 from crmbatch.dialects.hubspot import routes as hubspot_routes
+from crmbatch.dialects.hubspot import schema_routes as hubspot_schema_routes
 from crmbatch.dialects.hubspot import translate as hubspot
 from crmbatch.dialects.mainbrainer import routes as mainbrainer_routes
 from crmbatch.dialects.mainbrainer import translate as mainbrainer
 from crmbatch.dialects.native import routes as native_routes
 from crmbatch.ratelimit import RateLimiter
 from crmbatch.runtime import tune_gc
-from crmbatch.wakeup import Listener
-from crmbatch.worker import Worker
 
 log = logging.getLogger("crmbatch.app")
 
@@ -66,6 +66,8 @@ def render_error(path: str, exc: CrmError) -> JSONResponse:
         headers["X-HubSpot-Correlation-Id"] = body["correlationId"]
     if isinstance(exc, RateLimited):
         headers["Retry-After"] = common.retry_after(exc.decision)
+    elif isinstance(exc, Unavailable):
+        headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
     return JSONResponse(body, status_code=status, headers=headers or None)
 
 
@@ -225,29 +227,18 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        worker = dispatcher = listener = None
-        checkpointer = Checkpointer(database).start()
+        background = Background(
+            database, settings, workers=1 if settings.embedded_worker else 0
+        ).start()
         if settings.embedded_worker:
-            dispatcher = Dispatcher(database, settings)
-            dispatcher.start_thread()
-            worker = Worker(database, settings, on_webhooks=dispatcher.wake)
-            worker.start_thread()
-            app.state.wake_worker = worker.wake
-            if not database.is_sqlite:  # batches accepted by other API processes
-                listener = Listener(settings.database_url, worker.wake)
-                listener.start_thread()
+            app.state.wake_worker = background.wake
         if tune_runtime:
             tune_gc()
         try:
             yield
         finally:
-            if worker is not None:
-                worker.stop()
-            if listener is not None:
-                listener.stop()
-            if dispatcher is not None:
-                dispatcher.stop()
-            checkpointer.stop()
+            background.stop()
+            background.join(5)
             if db is None:
                 database.dispose()
 
@@ -261,7 +252,8 @@ def create_app(
     app.include_router(native_routes.v1)
     app.include_router(brevo_routes.router)
     app.include_router(hubspot_routes.router)
-    app.include_router(hubspot_routes.schemas_router)
+    app.include_router(hubspot_schema_routes.router)
+    app.include_router(hubspot_schema_routes.schemas_router)
     app.include_router(mainbrainer_routes.router)
     app.add_middleware(CorrelationIdMiddleware)
     if app.state.limiter is not None:

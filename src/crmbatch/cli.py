@@ -126,21 +126,16 @@ def worker(
     ] = None,
 ) -> None:
     """A standalone worker process: claims and applies processes until SIGTERM or Ctrl-C."""
+    import time
+
     from crmbatch import logs
-    from crmbatch.delivery import Dispatcher
-    from crmbatch.worker import Worker
+    from crmbatch.background import Background
+    from crmbatch.runtime import tune_gc
 
     settings = _settings()
     logs.setup(settings.log_level)
-    from crmbatch.db.engine import Checkpointer
-    from crmbatch.runtime import tune_gc
-
     db = _database(settings)
-    dispatcher = Dispatcher(db, settings)
-    workers = [
-        Worker(db, settings, on_webhooks=dispatcher.wake) for _ in range(max(1, concurrency))
-    ]
-    checkpointer = Checkpointer(db).start()
+    background = Background(db, settings, workers=max(1, concurrency)).start()
     tune_gc()
     if metrics_port is not None:  # apply rate and latency of this worker, for Prometheus
         from prometheus_client import start_http_server
@@ -148,33 +143,16 @@ def worker(
         from crmbatch import metrics
 
         start_http_server(metrics_port, registry=metrics.REGISTRY)
-    listener = None
-    if not db.is_sqlite:  # woken by NOTIFY when any API process queues a batch
-        from crmbatch.wakeup import Listener
-
-        def wake_all() -> None:
-            for w in workers:
-                w.wake()
-
-        listener = Listener(settings.database_url, wake_all)
-        listener.start_thread()
 
     def stop(*_: Any) -> None:
-        # each worker finishes the batch it is applying, then stops
-        for w in workers:
-            w.stop()
-        dispatcher.stop()
-        if listener is not None:
-            listener.stop()
+        background.stop()  # each worker finishes the batch it is applying, then stops
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    threads = [w.start_thread() for w in workers] + [dispatcher.start_thread()]
-    err.print(f"crmbatch worker running ({len(workers)} thread(s)); Ctrl-C to stop")
-    for t in threads:
-        while t.is_alive():
-            t.join(0.5)
-    checkpointer.stop()
+    err.print(f"crmbatch worker running ({max(1, concurrency)} thread(s)); Ctrl-C to stop")
+    while background.alive():
+        time.sleep(0.5)
+    background.join()
     db.dispose()
 
 

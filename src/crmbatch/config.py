@@ -75,6 +75,9 @@ class Settings:
     rate_limit: str | None = None
     #: seconds an attempt may take, connection included
     webhook_timeout: float = 10.0
+    #: seconds a synchronous write (HubSpot's) waits for earlier batches of its object type
+    #: before it answers 503 with nothing written
+    sync_wait: float = 30.0
 
     @property
     def is_sqlite(self) -> bool:
@@ -107,5 +110,6 @@ class Settings:
             webhook_retry_base=_float(env, "CRMBATCH_WEBHOOK_RETRY_BASE", 10.0),
             webhook_retry_for=_float(env, "CRMBATCH_WEBHOOK_RETRY_FOR", 24 * 3600.0),
             webhook_timeout=_float(env, "CRMBATCH_WEBHOOK_TIMEOUT", 10.0),
+            sync_wait=_float(env, "CRMBATCH_SYNC_WAIT", 30.0),
             rate_limit=_rate_limit(env),
         )

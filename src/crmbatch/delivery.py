@@ -13,20 +13,15 @@ from __future__ import annotations
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
 from typing import Any
 
 import httpx
-import orjson
 
 from crmbatch import __version__, metrics
 from crmbatch.config import Settings
-from crmbatch.core.contacts import batch as contacts_batch
-from crmbatch.core.processes import service as processes
 from crmbatch.core.webhooks import service as webhooks
 from crmbatch.core.webhooks import targets
 from crmbatch.db.engine import Database
-from crmbatch.dialects.mainbrainer import translate as mainbrainer
 
 log = logging.getLogger("crmbatch.webhooks")
 
@@ -41,25 +36,6 @@ def webhook_policy(settings: Settings) -> webhooks.RetryPolicy:
     return webhooks.RetryPolicy(
         base=settings.webhook_retry_base, give_up_after=settings.webhook_retry_for
     )
-
-
-def render(row: Any, outcome: Any, at: datetime, *, error: str | None = None) -> bytes:
-    """What a process's webhook says, rendered as it completes (``row`` as claimed, with its
-    payload): the dialect's own report where it has one (MainBrainer), else the process in full,
-    exactly as ``GET /v1/processes/{id}`` shows it afterwards. Without an ``outcome`` the process
-    failed for good, and ``error`` says why."""
-    done = {
-        **row,
-        "status": "completed" if outcome is not None else "failed",
-        "counts": outcome.counts if outcome is not None else {},
-        "completed_at": at,
-        "error": error,
-    }
-    process = processes.view(done, outcome.results if outcome is not None else [])
-    if row["kind"] == contacts_batch.KIND_CONTACTS and row["dialect"] == "mainbrainer":
-        report = contacts_batch.report_of(process, row["payload"])
-        return orjson.dumps(mainbrainer.report(report))
-    return orjson.dumps(process)
 
 
 class Sender:

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from crmbatch.core import clock
 from crmbatch.core.processes import store
-from crmbatch.worker import apply_claimed, claim
+from crmbatch.core.processes.lifecycle import apply_claimed, claim
 from tests.helpers import submit
 
 
@@ -21,7 +21,7 @@ def test_a_partition_applies_in_order_while_others_proceed(db, account):
     b = claim(db, "worker-b", 30)
     assert b["id"] == garage  # the vehicle partition is busy: b skips to another partition
     assert claim(db, "worker-c", 30) is None  # second waits for first
-    assert apply_claimed(db, a, "worker-a")
+    assert apply_claimed(db, a, "worker-a") is not None
     c = claim(db, "worker-c", 30)
     assert c["id"] == second
 
@@ -37,15 +37,15 @@ def test_an_expired_lease_is_claimed_again_and_the_old_owner_cannot_complete(db,
         )
     fresh = claim(db, "new", 30)
     assert fresh["id"] == pid and fresh["attempts"] == 2
-    assert apply_claimed(db, stale, "old") is False
-    assert apply_claimed(db, fresh, "new") is True
+    assert apply_claimed(db, stale, "old") is None
+    assert apply_claimed(db, fresh, "new") is not None
     with db.read() as conn:
         assert store.get(conn, acct.id, pid)["status"] == "completed"
 
 
 def test_small_batches_waiting_in_line_apply_together_and_report_alone(db, settings, account):
     from crmbatch.core.processes import service as processes
-    from crmbatch.worker import apply_claimed, claim_group
+    from crmbatch.core.processes.lifecycle import apply_claimed, claim_group
     from tests.helpers import by_ext
 
     acct, _ = account
@@ -61,21 +61,16 @@ def test_small_batches_waiting_in_line_apply_together_and_report_alone(db, setti
     )
     third = submit(db, acct.id, [{"ext_id": "a", "attributes": {"model": "3", "Nope": 1}}])
     with db.write() as conn:
-        records_delete = processes.accept(
-            conn,
-            account_id=acct.id,
-            kind="objects_delete",
-            dialect="test",
-            object_type="vehicle",
-            payload={"object_type": "vehicle", "ext_ids": ["b"]},
-            received=1,
-        ).process_id
+        deletion = processes.Submission(
+            "objects_delete", "vehicle", {"object_type": "vehicle", "ext_ids": ["b"]}, 1
+        )
+        records_delete = processes.accept(conn, acct.id, deletion, dialect="test").process_id
     after_delete = submit(db, acct.id, [{"ext_id": "b", "attributes": {"model": "b2"}}])
 
     group = claim_group(db, "w", 30)
     assert [r["id"] for r in group] == [first, second, third]  # the delete ends the run
     assert claim(db, "other", 30) is None  # nothing else of the partition is claimable
-    assert apply_claimed(db, group, "w")
+    assert apply_claimed(db, group, "w") is not None
     with db.read() as conn:
         done = [processes.full(conn, acct.id, pid) for pid in (first, second, third)]
     assert [[r["status"] for r in p["results"]] for p in done] == [
@@ -121,7 +116,8 @@ def test_small_batches_waiting_in_line_apply_together_and_report_alone(db, setti
 
 
 def test_a_group_whose_lease_ran_out_is_applied_once_by_the_next_worker(db, settings, account):
-    from crmbatch.worker import apply_claimed, claim_group, drain
+    from crmbatch.core.processes.lifecycle import apply_claimed, claim_group
+    from crmbatch.worker import drain
     from tests.helpers import all_records
 
     acct, _ = account
@@ -135,5 +131,5 @@ def test_a_group_whose_lease_ran_out_is_applied_once_by_the_next_worker(db, sett
             store.processes.update().values(lease_until=clock.now() - timedelta(seconds=1))
         )
     assert drain(db, settings) == 3  # taken over, one by one, in order
-    assert apply_claimed(db, stale, "old") is False
+    assert apply_claimed(db, stale, "old") is None
     assert sorted(r["ext_id"] for r in all_records(db, acct.id)) == ["r0", "r1", "r2"]

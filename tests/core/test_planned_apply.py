@@ -4,7 +4,8 @@ between (schema changed, a linked record deleted) is made again instead of writt
 from __future__ import annotations
 
 from crmbatch.core import clock
-from crmbatch.core.records import apply
+from crmbatch.core.records import plan as records_plan
+from crmbatch.core.records import write
 from crmbatch.core.records import service as records
 from crmbatch.core.schema import service as schemas
 from tests.conftest import VEHICLE_SCHEMA
@@ -14,13 +15,13 @@ from tests.helpers import all_records, run_batch
 def _plan(db, account_id, commands):
     with db.read() as conn:
         schema = schemas.load(conn, account_id)
-        return apply.plan_upsert(conn, schema, schema.types["vehicle"], commands)
+        return records_plan.plan_upsert(conn, schema, schema.types["vehicle"], commands)
 
 
 def _write(db, account_id, plan):
     with db.write() as conn:
         schema = schemas.load(conn, account_id)
-        return apply.write_upsert(conn, schema, plan, process_id=None, at=clock.now())
+        return write.write_upsert(conn, schema, plan, process_id=None, at=clock.now())
 
 
 def test_a_fresh_plan_is_written(db, account):
@@ -28,8 +29,8 @@ def test_a_fresh_plan_is_written(db, account):
     plan = _plan(db, acct.id, [{"ext_id": "p", "attributes": {"model": "M"}}])
     assert all_records(db, acct.id) == []  # planning writes nothing
     outcome = _write(db, acct.id, plan)
-    assert outcome is not None and outcome.results[0]["status"] == "created"
-    assert outcome.results[0]["id"] > 0
+    assert outcome is not None and outcome.results[0].status == "created"
+    assert outcome.results[0].id > 0
     assert [r["ext_id"] for r in all_records(db, acct.id)] == ["p"]
 
 

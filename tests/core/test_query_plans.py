@@ -97,8 +97,8 @@ def test_applying_events_looks_every_contact_and_record_up_by_key(
 
 
 def test_a_synchronous_hubspot_batch_looks_every_row_up_by_key(sqlite_only, db, account):
+    from crmbatch.core.processes.lifecycle import write_now
     from crmbatch.core.records import service as records
-    from crmbatch.worker import apply_now
 
     acct, _ = account
     commands = [
@@ -106,14 +106,14 @@ def test_a_synchronous_hubspot_batch_looks_every_row_up_by_key(sqlite_only, db, 
         for i in range(30)
     ]
 
-    def accept(conn):
-        return records.accept_upsert(conn, acct.id, "vehicle", commands, dialect="t")
+    def build(conn, schema):
+        return records.upsert_submission(schema, "vehicle", commands, each_alone=True)
 
-    apply_now(db, accept)
+    write_now(db, acct.id, build, dialect="t")
     statements = _capture(db)
-    _, results = apply_now(db, accept)
-    assert results is not None and {r["status"] for r in results} == {"unchanged"}
+    results = write_now(db, acct.id, build, dialect="t").outcome.results
+    assert {r.status for r in results} == {"unchanged"}
     with db.read() as conn:
         vehicle = records.custom_type(schemas.load(conn, acct.id), "vehicle")
-        assert len(records.by_ids(conn, vehicle, [r["id"] for r in results])) == 30
+        assert len(records.by_ids(conn, vehicle, [r.id for r in results])) == 30
     _explain_all(db, statements)

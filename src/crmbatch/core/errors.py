@@ -14,6 +14,7 @@
     ├── UnsupportedMediaType    (415) the body is not sent as JSON
     ├── Unprocessable           (422) well-formed, but names what does not exist (a list)
     ├── RateLimited             (429) the key is over its rate limit; try again later
+    ├── Unavailable             (503) not done now, nothing written; try again later
     └── FailedDependency        (424) the object type lacks what the call needs
 """
 
@@ -108,3 +109,15 @@ class RateLimited(CrmError):
     def __init__(self, message: str, *, decision: Any) -> None:
         super().__init__(message)
         self.decision = decision
+
+
+class Unavailable(CrmError):
+    """The request was not carried out and nothing was written; it may be sent again after
+    ``retry_after`` seconds (earlier batches of the same object type are still being applied)."""
+
+    kind = "unavailable"
+    status = 503
+
+    def __init__(self, message: str, *, retry_after: float = 1.0, **context: Any) -> None:
+        super().__init__(message, **context)
+        self.retry_after = retry_after

@@ -3,14 +3,19 @@ validation errors with field paths, and request bodies documented in OpenAPI."""
 
 from __future__ import annotations
 
+import asyncio
 import math
+import time
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
 import orjson
-from fastapi import Depends, Request, Response
+from fastapi import Depends, Query, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
+from starlette.concurrency import run_in_threadpool
 
+from crmbatch import metrics
 from crmbatch.core.accounts import service as accounts
 from crmbatch.core.accounts.service import Account
 from crmbatch.core.errors import (
@@ -18,11 +23,17 @@ from crmbatch.core.errors import (
     InvalidInput,
     PayloadTooLarge,
     RateLimited,
+    Unavailable,
     UnsupportedMediaType,
 )
+from crmbatch.core.processes import lifecycle, preview
+from crmbatch.core.processes import service as processes
+from crmbatch.core.schema import service as schemas
 from crmbatch.db.engine import Database
+from crmbatch.dialects.native import wire as native_wire
 
 M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
 
 #: the largest id or offset the databases store (64-bit signed)
 MAX_INT64 = 2**63 - 1
@@ -200,12 +211,6 @@ async def read_body(
     return b"".join(chunks)
 
 
-def run_sync(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    from starlette.concurrency import run_in_threadpool
-
-    return run_in_threadpool(fn, *args, **kwargs)
-
-
 def rate_limit_headers(decision: Any, prefix: str = "X-RateLimit-") -> dict[str, str]:
     """``<prefix>Limit``, ``-Remaining`` and ``-Reset`` (seconds): the native and MainBrainer
     names by default, Brevo's with ``prefix="x-sib-ratelimit-"``."""
@@ -219,3 +224,137 @@ def rate_limit_headers(decision: Any, prefix: str = "X-RateLimit-") -> dict[str,
 def retry_after(decision: Any) -> str:
     """Whole seconds until the key may make another request (at least 1)."""
     return str(max(1, math.ceil(decision.retry_after)))
+
+
+# ---- batch writes: one way in for every dialect ----------------------------------------------
+
+
+async def raw_body(request: Request) -> bytes:
+    """The request body as bytes (JSON, at most 1 MB): routes that do blocking work take it as a
+    dependency and run in the thread pool."""
+    return await read_body(request)
+
+
+RawBody = Annotated[bytes, Depends(raw_body)]
+
+#: OpenAPI: the answer of a batch write sent with ``?dry_run=true``
+DRY_RUN: dict[int | str, dict[str, Any]] = {
+    200: {"model": native_wire.DryRun, "description": "dry_run=true: what the batch would do"}
+}
+
+DryRun = Annotated[
+    bool,
+    Query(
+        description="plan the batch against the data as applied so far and answer 200 with the "
+        "native result document; nothing is written"
+    ),
+]
+
+
+def prepare(db: Database, account_id: int, build: Callable[[Any, Any], T]) -> T:
+    """``build(conn, schema)`` on a read snapshot: a batch is checked before any write lock is
+    taken (a schema that changes before the worker applies it is checked again there)."""
+    with db.read() as conn:
+        return build(conn, schemas.load(conn, account_id))
+
+
+def request_digest(request: Request, raw: bytes, notify_url: str | None = None) -> str | None:
+    """The fingerprint an Idempotency-Key is held to: the path, the body and the webhook
+    target (the same key with another target is another request)."""
+    if not request.headers.get("idempotency-key"):
+        return None
+    parts: list[bytes | str] = [request.url.path, raw]
+    if notify_url:
+        parts.append(notify_url)
+    return processes.request_hash(*parts)
+
+
+def accept(
+    request: Request,
+    db: Database,
+    account_id: int,
+    submission: processes.Submission,
+    *,
+    dialect: str,
+    raw: bytes,
+    notify_url: str | None = None,
+) -> processes.Accepted:
+    """Store a checked batch as a process (one short write: the row and its payload), count it
+    and wake a worker, unless it replays an earlier request's Idempotency-Key."""
+    with db.write() as conn:
+        accepted = processes.accept(
+            conn,
+            account_id,
+            submission,
+            dialect=dialect,
+            idempotency_key=request.headers.get("idempotency-key"),
+            digest=request_digest(request, raw, notify_url),
+            notify_url=notify_url,
+        )
+    if not accepted.replayed:
+        metrics.BATCHES_ACCEPTED.labels(submission.kind).inc()
+        request.app.state.wake_worker()
+    return accepted
+
+
+def accepted_answer(
+    accepted: processes.Accepted | None, body: dict[str, Any], status_code: int = 202
+) -> JSONResponse:
+    """An accepting answer; a replay (same Idempotency-Key and request) says so."""
+    return JSONResponse(body, status_code=status_code, headers=replay_headers(accepted))
+
+
+def dry_run_answer(
+    db: Database,
+    account_id: int,
+    submission: processes.Submission | None,
+    *,
+    refused: preview.Refused | None = None,
+) -> FastJSON:
+    """200 with what the batch would do: the native result document, in input order."""
+    with db.read() as conn:
+        return FastJSON(preview.dry_run(conn, account_id, submission, refused=refused))
+
+
+async def write_now(
+    request: Request,
+    db: Database,
+    account_id: int,
+    build: lifecycle.Build,
+    *,
+    dialect: str,
+    read_back: lifecycle.ReadBack | None = None,
+) -> lifecycle.Written:
+    """Write a batch now, in one transaction (a synchronous API such as HubSpot's).
+
+    While earlier batches of its object type are queued or being applied, nothing is written
+    and the request waits for them on the event loop, holding no thread; after
+    ``CRMBATCH_SYNC_WAIT`` seconds it gives up with 503 and ``Retry-After``: nothing was written,
+    so sending it again is safe.
+    """
+    deadline = time.monotonic() + request.app.state.settings.sync_wait
+    while True:
+        try:
+            written: lifecycle.Written = await run_in_threadpool(
+                lifecycle.write_now, db, account_id, build, dialect=dialect, read_back=read_back
+            )
+        except lifecycle.PartitionBusy as busy:
+            await _wait_idle(db, busy.partition, deadline)
+            continue
+        kind = written.submission.kind
+        metrics.BATCHES_ACCEPTED.labels(kind).inc()
+        metrics.observe_applied(kind, written.outcome.counts, 0.0)
+        return written
+
+
+async def _wait_idle(db: Database, partition: str, deadline: float) -> None:
+    pause = 0.005
+    while await run_in_threadpool(lifecycle.partition_busy, db, partition):
+        if time.monotonic() + pause > deadline:
+            raise Unavailable(
+                "earlier batches of this object type are still being applied; this request was "
+                "not carried out and nothing was written: send it again shortly",
+                retry_after=2.0,
+            )
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, 0.1)

@@ -35,8 +35,10 @@ from crmbatch.core.errors import OutOfRange, Unprocessable
 from crmbatch.core.lists import store as lists_store
 from crmbatch.core.processes import service as processes
 from crmbatch.core.processes import store as process_store
-from crmbatch.core.records import apply as records_apply
+from crmbatch.core.records import plan as records_plan
 from crmbatch.core.records import store as records_store
+from crmbatch.core.records.write import write_or_apply
+from crmbatch.core.results import Outcome, Result, error, typed
 from crmbatch.core.schema import service as schemas
 from crmbatch.core.schema.model import AccountSchema, Attribute, ObjectType
 from crmbatch.core.values import Ignored, ValueProblem, email, from_text, phone
@@ -56,7 +58,7 @@ class ContactsAccepted:
 
 
 def _skip(code: str, message: str) -> dict[str, Any]:
-    return {"code": code, "field": "identifiers", "message": message}
+    return error(code, "identifiers", message)
 
 
 class _Properties:
@@ -145,6 +147,51 @@ def _item(
     }
 
 
+@dataclass
+class ContactsChecked:
+    submission: processes.Submission
+    #: each property left out: {index, id, name, value, reason}
+    invalid_properties: list[dict[str, Any]]
+    #: contact ids that name no contact now (the report says what became of them)
+    invalid_contact_ids: list[int]
+
+
+def contacts_submission(
+    conn: Connection,
+    schema: AccountSchema,
+    items: list[dict[str, Any]],
+    *,
+    list_uuid: str | None,
+) -> ContactsChecked:
+    """Check a batch of contact items as one submission; lists must exist (422)."""
+    n = len(items)
+    if n == 0 or n > MAX_CONTACTS:
+        raise OutOfRange(
+            f"contacts cannot be empty or more than {MAX_CONTACTS} (got {n})", field="contacts"
+        )
+    wanted = {u for u in [list_uuid, *(i.get("list") for i in items)] if u}
+    list_ids = lists_store.by_uuids(conn, schema.account_id, sorted(wanted))
+    unknown = sorted(wanted - set(list_ids))
+    if unknown:
+        raise Unprocessable(f"no list has id {unknown[0]!r} in this account", field="listId")
+    contact = schema.types[CONTACT]
+    props = _Properties(contact)
+    invalid: list[dict[str, Any]] = []
+    stored = [_item(i, raw, props, list_ids, list_uuid, invalid) for i, raw in enumerate(items)]
+    asked = sorted({s["identify"]["id"] for s in stored if "id" in s["identify"]})
+    found = {row[0] for row in records_store.fetch(conn, contact.id, ids=asked)}
+    payload = {
+        "fingerprint": contact.fingerprint(),
+        "contacts": stored,
+        "invalid_properties": invalid,
+    }
+    return ContactsChecked(
+        processes.Submission(KIND_CONTACTS, CONTACT, payload, n),
+        invalid,
+        [i for i in asked if i not in found],
+    )
+
+
 def accept_contacts(
     conn: Connection,
     account_id: int,
@@ -156,41 +203,18 @@ def accept_contacts(
     digest: str | None = None,
     notify_url: str | None = None,
 ) -> ContactsAccepted:
-    """Check a batch of contact items and store it as one process; lists must exist (422)."""
-    n = len(items)
-    if n == 0 or n > MAX_CONTACTS:
-        raise OutOfRange(
-            f"contacts cannot be empty or more than {MAX_CONTACTS} (got {n})", field="contacts"
-        )
-    wanted = {u for u in [list_uuid, *(i.get("list") for i in items)] if u}
-    list_ids = lists_store.by_uuids(conn, account_id, sorted(wanted))
-    unknown = sorted(wanted - set(list_ids))
-    if unknown:
-        raise Unprocessable(f"no list has id {unknown[0]!r} in this account", field="listId")
-    schema = schemas.load(conn, account_id)
-    contact = schema.types[CONTACT]
-    props = _Properties(contact)
-    invalid: list[dict[str, Any]] = []
-    stored = [_item(i, raw, props, list_ids, list_uuid, invalid) for i, raw in enumerate(items)]
-    asked = sorted({s["identify"]["id"] for s in stored if "id" in s["identify"]})
-    found = {row[0] for row in records_store.fetch(conn, contact.id, ids=asked)}
+    """Check a batch of contact items and store it as one process."""
+    checked = contacts_submission(conn, schemas.load(conn, account_id), items, list_uuid=list_uuid)
     accepted = processes.accept(
         conn,
-        account_id=account_id,
-        kind=KIND_CONTACTS,
+        account_id,
+        checked.submission,
         dialect=dialect,
-        object_type=CONTACT,
-        payload={
-            "fingerprint": contact.fingerprint(),
-            "contacts": stored,
-            "invalid_properties": invalid,
-        },
-        received=n,
         idempotency_key=idempotency_key,
         digest=digest,
         notify_url=notify_url,
     )
-    return ContactsAccepted(accepted, invalid, [i for i in asked if i not in found])
+    return ContactsAccepted(accepted, checked.invalid_properties, checked.invalid_contact_ids)
 
 
 # -- apply -------------------------------------------------------------------------------------
@@ -209,20 +233,41 @@ def contact_commands(payload: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
+def _merged(items: list[dict[str, Any]], applied: list[Result]) -> list[Result]:
+    """Every item's result in order: the applied ones, and the skipped ones in between."""
+    out: list[Result] = []
+    done = iter(applied)
+    for i, c in enumerate(items):
+        if c["skip"] is not None:
+            out.append(Result.failure(i, c["skip"], warnings=c["warnings"], status="skipped"))
+            continue
+        result = next(done)
+        result.index = i
+        out.append(result)
+    return out
+
+
+def preview(
+    conn: Connection, schema: AccountSchema, payload: dict[str, Any], plan: records_plan.Plan
+) -> Outcome:
+    """What applying the batch would do (a dry run)."""
+    return Outcome(_merged(payload["contacts"], plan.preview().results))
+
+
 def apply(
     conn: Connection,
     schema: AccountSchema,
     payload: dict[str, Any],
     *,
-    prepared: records_apply.Plan | None,
+    prepared: records_plan.Plan | None,
     process_ids: list[int],
     at: datetime,
-) -> records_apply.Outcome:
+) -> Outcome:
     """Write the contacts (the prepared plan when still valid) and their list memberships;
     ``process_ids`` names the process of each item."""
     items = payload["contacts"]
     live = [i for i, c in enumerate(items) if c["skip"] is None]
-    done = records_apply.write_or_apply(
+    done = write_or_apply(
         conn,
         schema,
         schema.types[CONTACT],
@@ -232,32 +277,14 @@ def apply(
         at=at,
         fingerprint=payload.get("fingerprint"),
     )
-    results: list[dict[str, Any]] = []
-    members: list[tuple[int, int]] = []
-    applied = iter(done.results)
-    for i, c in enumerate(items):
-        if c["skip"] is not None:
-            results.append(
-                {
-                    "index": i,
-                    "status": "skipped",
-                    "id": None,
-                    "ext_id": None,
-                    "errors": [c["skip"]],
-                    "warnings": c["warnings"],
-                }
-            )
-            continue
-        result = next(applied)
-        result["index"] = i
-        results.append(result)
-        if result["status"] != "failed" and c["list_id"] is not None:
-            members.append((c["list_id"], result["id"]))
+    results = _merged(items, done.results)
+    members = [
+        (c["list_id"], r.id)
+        for c, r in zip(items, results, strict=True)
+        if r.applied and c["list_id"] is not None and r.id is not None
+    ]
     lists_store.add_members(conn, schema.account_id, members, at)
-    counts = processes.new_counts(len(items))
-    for r in results:
-        counts[r["status"]] += 1
-    return records_apply.Outcome(counts, results)
+    return Outcome(results)
 
 
 # -- report ------------------------------------------------------------------------------------
@@ -275,24 +302,24 @@ def report_of(process: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any
     """What became of each contact of a batch: inserted, updated (matched, changed or not) and
     skipped with the reason, plus the properties left out and the unknown contact ids.
     ``process`` as :func:`processes.full` shows it, ``payload`` as it was accepted."""
-    inserted: list[int] = []
-    updated: list[int] = []
+    inserted: list[int | None] = []
+    updated: list[int | None] = []
     skipped: list[dict[str, Any]] = []
     unknown_ids: list[int] = []
-    for result in process["results"]:
-        status = result["status"]
+    for result in typed(process["results"]):
+        status = result.status
         if status == "created":
-            inserted.append(result["id"])
+            inserted.append(result.id)
         elif status in ("updated", "unchanged"):
-            updated.append(result["id"])
+            updated.append(result.id)
         else:
-            item = payload["contacts"][result["index"]]
+            item = payload["contacts"][result.index]
             asked = item["identify"].get("id")
-            reason = result["errors"][0]["code"] if result["errors"] else status
+            reason = result.errors[0]["code"] if result.errors else status
             if reason == "contact_not_found":
                 unknown_ids.append(asked)
             skipped.append(
-                {"index": result["index"], "contact_id": result["id"] or asked, "reason": reason}
+                {"index": result.index, "contact_id": result.id or asked, "reason": reason}
             )
     return {
         "id": process["id"],

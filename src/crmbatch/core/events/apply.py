@@ -15,9 +15,10 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from crmbatch.core.events import store
-from crmbatch.core.processes.service import new_counts
-from crmbatch.core.records import apply as records_apply
+from crmbatch.core.records import plan as records_plan
 from crmbatch.core.records import store as records_store
+from crmbatch.core.records.write import write_or_apply
+from crmbatch.core.results import EventResult, Outcome, Result, problem
 from crmbatch.core.schema.model import AccountSchema
 
 CONTACT = "contact"
@@ -35,18 +36,27 @@ def contact_commands(payload: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
+def preview(
+    conn: Connection, schema: AccountSchema, payload: dict[str, Any], plan: records_plan.Plan
+) -> Outcome:
+    """What applying the events would do (a dry run): their contacts as planned, the objects
+    they point at; no event has an id yet."""
+    objects = _find_objects(conn, schema, [e["object"] for e in payload["events"]])
+    return Outcome(_results(plan.preview().results, objects))
+
+
 def apply(
     conn: Connection,
     schema: AccountSchema,
     payload: dict[str, Any],
     *,
-    prepared: records_apply.Plan | None,
+    prepared: records_plan.Plan | None,
     process_ids: list[int],
     at: datetime,
-) -> records_apply.Outcome:
+) -> Outcome:
     """Write the contacts (the prepared plan when still valid) and the events;
     ``process_ids`` names the process of each event."""
-    contacts = records_apply.write_or_apply(
+    contacts = write_or_apply(
         conn,
         schema,
         schema.types[CONTACT],
@@ -122,67 +132,61 @@ def _record_id(value: Any) -> int | None:
     return None
 
 
+def _results(contacts: list[Result], objects: list[dict[str, Any] | None]) -> list[Result]:
+    """Each event's result (an :class:`EventResult`), from its contact's and where its object
+    points."""
+    results: list[Result] = []
+    for i, (contact, obj) in enumerate(zip(contacts, objects, strict=True)):
+        warnings = list(contact.warnings)
+        if obj is not None and not obj["linked"]:
+            warnings.append(
+                problem(
+                    "object_ignored",
+                    "object",
+                    f"{obj['reason']}; the event was kept without it",
+                )
+            )
+        result = EventResult(i, "failed", None, None, contact.errors, warnings, None, obj)
+        if contact.status != "failed":
+            result.status = "created"
+            result.contact = {"id": contact.id, "status": contact.status}
+        results.append(result)
+    return results
+
+
 def _record_events(
     conn: Connection,
     schema: AccountSchema,
     payload: dict[str, Any],
-    contacts: records_apply.Outcome,
+    contacts: Outcome,
     *,
     process_ids: list[int],
     at: datetime,
-) -> records_apply.Outcome:
+) -> Outcome:
     events = payload["events"]
     objects = _find_objects(conn, schema, [e["object"] for e in events])
-    stored = [i for i, r in enumerate(contacts.results) if r["status"] != "failed"]
-    ids = store.reserve_ids(conn, len(stored))
-    event_id = dict(zip(stored, ids, strict=True))
+    results = _results(contacts.results, objects)
+    stored = [r for r in results if r.status == "created"]
+    for result, event_id in zip(stored, store.reserve_ids(conn, len(stored)), strict=True):
+        result.id = event_id
     rows = []
-    results = []
-    counts = new_counts(len(events))
-    for i, (e, contact, obj) in enumerate(zip(events, contacts.results, objects, strict=True)):
-        warnings = list(contact["warnings"])
-        if obj is not None and not obj["linked"]:
-            warnings.append(
-                {
-                    "code": "object_ignored",
-                    "field": "object",
-                    "message": f"{obj['reason']}; the event was kept without it",
-                    "suggestion": None,
-                }
-            )
-        result: dict[str, Any] = {
-            "index": i,
-            "status": "failed",
-            "id": None,
-            "ext_id": None,
-            "errors": contact["errors"],
-            "warnings": warnings,
-            "contact": None,
-            "object": obj,
-        }
-        results.append(result)
-        if contact["status"] == "failed":
-            counts["failed"] += 1
+    for e, result, obj in zip(events, results, objects, strict=True):
+        if not isinstance(result, EventResult) or result.contact is None:
             continue
-        counts["created"] += 1
-        result.update(
-            status="created",
-            id=event_id[i],
-            contact={"id": contact["id"], "status": contact["status"]},
-        )
+        linked = obj is not None and obj["linked"]
         rows.append(
             {
-                "id": event_id[i],
+                "id": result.id,
                 "account_id": schema.account_id,
-                "contact_id": contact["id"],
+                "contact_id": result.contact["id"],
                 "name": e["name"],
                 "event_date": e["date"],
                 "properties": e["properties"],
                 "contact_properties": e["contact_properties"] or None,
-                "object_type": obj["type"] if obj and obj["linked"] else None,
-                "object_record_id": obj["id"] if obj and obj["linked"] else None,
-                "process_id": process_ids[i],
+                "object_type": obj["type"] if linked and obj else None,
+                "object_record_id": obj["id"] if linked and obj else None,
+                "process_id": process_ids[result.index],
             }
         )
     store.insert(conn, rows, at)
-    return records_apply.Outcome(counts, results)
+    return Outcome(results)

@@ -16,12 +16,29 @@ from crmbatch.core.events.validate import MAX_EVENTS, EventChecker, event_date
 from crmbatch.core.processes import service as processes
 from crmbatch.core.records.validate import AttributeChecker
 from crmbatch.core.schema import service as schemas
+from crmbatch.core.schema.model import AccountSchema
 from crmbatch.core.values import ValueProblem
 
 KIND_EVENTS = "events_batch"
 CONTACT = "contact"
 DEFAULT_WINDOW = timedelta(days=183)
 MAX_LIMIT = 10_000
+
+
+@dataclass
+class EventsChecked:
+    """A batch of events checked one by one: the valid ones as a submission, the refused ones
+    with their problems."""
+
+    total: int
+    #: the valid events, as a process stores them; None when none was valid
+    submission: processes.Submission | None
+    #: (index in the batch, problems) of each event refused
+    refused: list[tuple[int, list[tuple[str, str]]]] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return self.total - len(self.refused)
 
 
 @dataclass
@@ -39,25 +56,16 @@ class EventsAccepted:
         return self.total - len(self.refused)
 
 
-def accept_events(
-    conn: Connection,
-    account_id: int,
-    events: list[dict[str, Any]],
-    *,
-    dialect: str,
-    identity_fields: dict[str, str],
-    idempotency_key: str | None = None,
-    digest: str | None = None,
-    notify_url: str | None = None,
-) -> EventsAccepted:
-    """Check every event; store the valid ones as one process (kind ``events_batch``) in the
+def events_submission(
+    schema: AccountSchema, events: list[dict[str, Any]], *, identity_fields: dict[str, str]
+) -> EventsChecked:
+    """Check every event; the valid ones make one submission (kind ``events_batch``) in the
     contacts' partition, so they apply in order with every other change to contacts."""
     n = len(events)
     if n == 0 or n > MAX_EVENTS:
         raise OutOfRange(
             f"events cannot be empty or more than {MAX_EVENTS} (got {n})", field="events"
         )
-    schema = schemas.load(conn, account_id)
     contact = schema.types[CONTACT]
     checker = EventChecker(AttributeChecker(contact), identity_fields)
     valid: list[dict[str, Any]] = []
@@ -69,20 +77,40 @@ def accept_events(
         else:
             valid.append({**checked.event, "index": index})
     if not valid:
-        return EventsAccepted(n, None, refused)
+        return EventsChecked(n, None, refused)
+    payload = {"fingerprint": contact.fingerprint(), "events": valid}
+    return EventsChecked(
+        n, processes.Submission(KIND_EVENTS, CONTACT, payload, len(valid)), refused
+    )
+
+
+def accept_events(
+    conn: Connection,
+    account_id: int,
+    events: list[dict[str, Any]],
+    *,
+    dialect: str,
+    identity_fields: dict[str, str],
+    idempotency_key: str | None = None,
+    digest: str | None = None,
+    notify_url: str | None = None,
+) -> EventsAccepted:
+    """Check every event and store the valid ones as one process."""
+    checked = events_submission(
+        schemas.load(conn, account_id), events, identity_fields=identity_fields
+    )
+    if checked.submission is None:
+        return EventsAccepted(checked.total, None, checked.refused)
     accepted = processes.accept(
         conn,
-        account_id=account_id,
-        kind=KIND_EVENTS,
+        account_id,
+        checked.submission,
         dialect=dialect,
-        object_type=CONTACT,
-        payload={"fingerprint": contact.fingerprint(), "events": valid},
-        received=len(valid),
         idempotency_key=idempotency_key,
         digest=digest,
         notify_url=notify_url,
     )
-    return EventsAccepted(n, accepted, refused)
+    return EventsAccepted(checked.total, accepted, checked.refused)
 
 
 def _window(start: str | None, end: str | None) -> tuple[datetime, datetime]:

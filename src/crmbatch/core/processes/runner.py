@@ -1,5 +1,9 @@
-"""Run claimed processes through the core, by kind. Dialect-neutral: the payload already holds
-core commands.
+"""Run processes through the core, by kind. Dialect-neutral: the payload already holds core
+commands.
+
+Every kind is planned first (reads only: what a dry run shows, and what the worker works out on
+a snapshot outside SQLite's write lock) and then applied (under the partition's lock: the plan is
+written when it still holds, else made again there).
 
 Consecutive processes of one partition and kind may run as one *group*: their items are applied
 as one batch, in order (exactly as if applied one after the other), in one transaction, and the
@@ -9,7 +13,7 @@ large one costs per item, instead of paying every per-transaction cost each.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -20,18 +24,19 @@ from crmbatch.core import clock
 from crmbatch.core.contacts import batch as contacts_batch
 from crmbatch.core.events import apply as events_apply
 from crmbatch.core.events.service import KIND_EVENTS
-from crmbatch.core.processes.service import new_counts
-from crmbatch.core.records import apply as records_apply
+from crmbatch.core.records import plan as records_plan
+from crmbatch.core.records import remove, write
 from crmbatch.core.records.service import KIND_ARCHIVE, KIND_DELETE, KIND_UPSERT
+from crmbatch.core.results import Outcome, Result, error
 from crmbatch.core.schema import service as schemas
+from crmbatch.core.schema.model import AccountSchema, ObjectType
 
-#: kinds whose consecutive processes may be applied together
+#: kinds whose consecutive processes may be applied together, and the payload key of their items
 GROUPABLE = {
     KIND_UPSERT: "records",
     KIND_EVENTS: "events",
     contacts_batch.KIND_CONTACTS: "contacts",
 }
-
 
 CONTACT = "contact"
 #: kinds whose items each find or make a contact: how their contact commands are derived
@@ -43,21 +48,25 @@ CONTACT_COMMANDS = {
 
 @dataclass
 class Group:
-    """Claimed processes of one partition and kind, applied as one batch."""
+    """Processes of one partition and kind, applied as one batch (often just one)."""
 
-    rows: list[RowMapping]
+    rows: list[RowMapping] | list[dict[str, Any]]
 
     @property
-    def head(self) -> RowMapping:
+    def head(self) -> Any:
         return self.rows[0]
 
     @property
     def kind(self) -> str:
         return str(self.head["kind"])
 
+    @property
+    def account_id(self) -> int:
+        return int(self.head["account_id"])
+
     @cached_property
     def payload(self) -> dict[str, Any]:
-        """The group's items as one payload (built once: prepare and run both use it); the
+        """The group's items as one payload (built once: plan and apply both use it); the
         fingerprint only when every process was checked against the same schema."""
         if len(self.rows) == 1:
             return dict(self.head["payload"])
@@ -68,152 +77,233 @@ class Group:
             merged["fingerprint"] = None
         return merged
 
-    def process_ids(self) -> list[int]:
-        """The process each item came from, item by item."""
+    @cached_property
+    def _positions(self) -> list[tuple[int, int]]:
+        """(process id, index within it) of each item of the group."""
         if self.kind not in GROUPABLE:
             return []
         key = GROUPABLE[self.kind]
-        return [r["id"] for r in self.rows for _ in r["payload"][key]]
+        return [(r["id"], i) for r in self.rows for i in range(len(r["payload"][key]))]
 
-    def split(self, outcome: records_apply.Outcome) -> list[records_apply.Outcome]:
+    def process_ids(self) -> list[int]:
+        """The process each item came from, item by item."""
+        return [pid for pid, _ in self._positions]
+
+    def origin(self, position: int) -> str:
+        """The item at ``position`` as messages name it."""
+        if len(self.rows) == 1:
+            return f"item {position} of this batch"
+        pid, index = self._positions[position]
+        return f"item {index} of process {pid}"
+
+    def split(self, outcome: Outcome) -> list[Outcome]:
         """The outcome of each process: its slice of the results, indexed within itself."""
         if self.kind not in GROUPABLE:
             return [outcome]
-        key = GROUPABLE[self.kind]
         out = []
         start = 0
         for row in self.rows:
-            items = row["payload"][key]
+            items = row["payload"][GROUPABLE[self.kind]]
             results = outcome.results[start : start + len(items)]
-            counts = new_counts(len(items))
             for position, (item, result) in enumerate(zip(items, results, strict=True)):
-                result["index"] = item.get("index", position)
-                counts[result["status"]] += 1
-            out.append(records_apply.Outcome(counts, results))
+                result.index = item.get("index", position)
+            out.append(Outcome(results))
             start += len(items)
         return out
 
 
-Handler = Callable[[Connection, Group, dict[str, Any], Any], records_apply.Outcome]
+def _missing_type(payload: dict[str, Any], n: int) -> Outcome:
+    gone = error(
+        "object_type_not_found",
+        "object_type",
+        f"object type {payload['object_type']!r} no longer exists",
+    )
+    return Outcome([Result.failure(i, gone) for i in range(n)])
 
 
-def _missing_type(payload: dict[str, Any], n: int) -> records_apply.Outcome:
-    error = {
-        "code": "object_type_not_found",
-        "field": "object_type",
-        "message": f"object type {payload['object_type']!r} no longer exists",
-    }
-    results = [
-        {
-            "index": i,
-            "status": "failed",
-            "id": None,
-            "ext_id": None,
-            "errors": [error],
-            "warnings": [],
-        }
-        for i in range(n)
-    ]
-    return records_apply.Outcome({**new_counts(n), "failed": n}, results)
+def _size(payload: dict[str, Any]) -> int:
+    return len(payload.get("records") or payload.get("ids") or payload.get("ext_ids") or [])
 
 
-def prepare(conn: Connection, group: Group) -> Any:
-    """Work a group's outcome out on a read snapshot, outside the write lock (``None`` when
-    its kind has nothing to prepare). :func:`run` then only writes it, if still valid."""
+@dataclass(frozen=True)
+class Handler:
+    """How a kind is planned (reads only), previewed (a dry run) and applied."""
+
+    plan: Callable[[Connection, AccountSchema, Group], Any]
+    preview: Callable[[Connection, AccountSchema, Group, Any], Outcome]
+    apply: Callable[[Connection, AccountSchema, Group, Any], Outcome]
+
+
+def _type_of(schema: AccountSchema, payload: dict[str, Any]) -> ObjectType | None:
+    return schema.types.get(payload["object_type"])
+
+
+# -- record upserts ----------------------------------------------------------------------------
+
+
+def _prechecked(payload: dict[str, Any], t: ObjectType) -> bool:
+    return payload.get("fingerprint") == t.fingerprint()
+
+
+def _plan_upsert(conn: Connection, schema: AccountSchema, group: Group) -> Any:
     payload = group.payload
-    schema = schemas.load(conn, group.head["account_id"])
-    if group.kind in CONTACT_COMMANDS:  # each item finds or makes its contact
-        t = schema.types[CONTACT]
-        commands = CONTACT_COMMANDS[group.kind](payload)
-    elif group.kind == KIND_UPSERT and payload["object_type"] in schema.types:
-        t = schema.types[payload["object_type"]]
-        commands = payload["records"]
-    else:
+    t = _type_of(schema, payload)
+    if t is None:
         return None
-    prechecked = payload.get("fingerprint") == t.fingerprint()
-    return records_apply.plan_upsert(conn, schema, t, commands, prechecked=prechecked)
+    return records_plan.plan_upsert(
+        conn,
+        schema,
+        t,
+        payload["records"],
+        prechecked=_prechecked(payload, t),
+        strict=bool(payload.get("strict")),
+        origin=group.origin,
+    )
 
 
-def _upsert(
-    conn: Connection, group: Group, payload: dict[str, Any], prepared: Any = None
-) -> records_apply.Outcome:
-    schema = schemas.load(conn, group.head["account_id"])
+def _preview_upsert(conn: Connection, schema: AccountSchema, group: Group, plan: Any) -> Outcome:
+    if plan is None:
+        return _missing_type(group.payload, _size(group.payload))
+    preview: Outcome = plan.preview()
+    return preview
+
+
+def _apply_upsert(conn: Connection, schema: AccountSchema, group: Group, prepared: Any) -> Outcome:
+    payload = group.payload
     process_ids = group.process_ids()
     if prepared is not None:
-        done = records_apply.write_upsert(
-            conn, schema, prepared, process_id=process_ids, at=clock.now()
-        )
+        done = write.write_upsert(conn, schema, prepared, process_id=process_ids, at=clock.now())
         if done is not None:
             return done
-    t = schema.types.get(payload["object_type"])
+    t = _type_of(schema, payload)
     if t is None:
-        return _missing_type(payload, len(payload["records"]))
-    return records_apply.apply_upsert(
+        return _missing_type(payload, _size(payload))
+    return write.apply_upsert(
         conn,
         schema,
         t,
         payload["records"],
         process_id=process_ids,
-        prechecked=payload.get("fingerprint") == t.fingerprint(),
+        prechecked=_prechecked(payload, t),
+        strict=bool(payload.get("strict")),
+        origin=group.origin,
     )
 
 
-def _delete(
-    conn: Connection, group: Group, payload: dict[str, Any], prepared: Any = None
-) -> records_apply.Outcome:
-    schema = schemas.load(conn, group.head["account_id"])
-    t = schema.types.get(payload["object_type"])
+# -- deletes and archives ------------------------------------------------------------------------
+
+
+def _plan_removal(conn: Connection, schema: AccountSchema, group: Group) -> Any:
+    payload = group.payload
+    t = _type_of(schema, payload)
     if t is None:
-        return _missing_type(payload, len(payload.get("ids") or payload.get("ext_ids") or []))
-    return records_apply.apply_delete(
+        return None
+    if group.kind == KIND_ARCHIVE:
+        return remove.plan_archive(conn, t, payload["ids"])
+    return remove.plan_delete(conn, t, ids=payload.get("ids"), ext_ids=payload.get("ext_ids"))
+
+
+def _apply_removal(
+    conn: Connection, schema: AccountSchema, group: Group, prepared: Any = None
+) -> Outcome:
+    payload = group.payload
+    t = _type_of(schema, payload)
+    if t is None:
+        return _missing_type(payload, _size(payload))
+    if group.kind == KIND_ARCHIVE:
+        return remove.apply_archive(conn, schema, t, ids=payload["ids"], at=clock.now())
+    return remove.apply_delete(
         conn, schema, t, ids=payload.get("ids"), ext_ids=payload.get("ext_ids")
     )
 
 
-def _archive(
-    conn: Connection, group: Group, payload: dict[str, Any], prepared: Any = None
-) -> records_apply.Outcome:
-    schema = schemas.load(conn, group.head["account_id"])
-    t = schema.types.get(payload["object_type"])
-    if t is None:
-        return _missing_type(payload, len(payload["ids"]))
-    return records_apply.apply_archive(conn, schema, t, ids=payload["ids"], at=clock.now())
+# -- items that each find or make a contact (events, contacts batches) -------------------------
 
 
-def _contact_items(apply: Any) -> Handler:
-    """A handler for items that each find or make a contact (events, contacts batches)."""
+def _plan_contacts(conn: Connection, schema: AccountSchema, group: Group) -> Any:
+    payload = group.payload
+    t = schema.types[CONTACT]
+    return records_plan.plan_upsert(
+        conn,
+        schema,
+        t,
+        CONTACT_COMMANDS[group.kind](payload),
+        prechecked=_prechecked(payload, t),
+        origin=group.origin,
+    )
 
-    def handler(
-        conn: Connection, group: Group, payload: dict[str, Any], prepared: Any = None
-    ) -> records_apply.Outcome:
-        return apply(
+
+def _contact_items(apply: Any, preview: Callable[..., Outcome]) -> Handler:
+    def apply_group(
+        conn: Connection, schema: AccountSchema, group: Group, prepared: Any = None
+    ) -> Outcome:
+        outcome: Outcome = apply(
             conn,
-            schemas.load(conn, group.head["account_id"]),
-            payload,
+            schema,
+            group.payload,
             prepared=prepared,
             process_ids=group.process_ids(),
             at=clock.now(),
         )
+        return outcome
 
-    return handler
+    def preview_group(conn: Connection, schema: AccountSchema, group: Group, plan: Any) -> Outcome:
+        return preview(conn, schema, group.payload, plan)
+
+    return Handler(_plan_contacts, preview_group, apply_group)
+
+
+def _preview_removal(conn: Connection, schema: AccountSchema, group: Group, plan: Any) -> Outcome:
+    if plan is None:
+        return _missing_type(group.payload, _size(group.payload))
+    outcome: Outcome = plan.preview()
+    return outcome
 
 
 HANDLERS: dict[str, Handler] = {
-    contacts_batch.KIND_CONTACTS: _contact_items(contacts_batch.apply),
-    KIND_UPSERT: _upsert,
-    KIND_DELETE: _delete,
-    KIND_ARCHIVE: _archive,
-    KIND_EVENTS: _contact_items(events_apply.apply),
+    KIND_UPSERT: Handler(_plan_upsert, _preview_upsert, _apply_upsert),
+    KIND_DELETE: Handler(_plan_removal, _preview_removal, _apply_removal),
+    KIND_ARCHIVE: Handler(_plan_removal, _preview_removal, _apply_removal),
+    KIND_EVENTS: _contact_items(events_apply.apply, events_apply.preview),
+    contacts_batch.KIND_CONTACTS: _contact_items(contacts_batch.apply, contacts_batch.preview),
 }
 
+#: kinds whose plan is worth making on a snapshot before the write lock is taken (SQLite)
+PREPARED = frozenset({KIND_UPSERT, KIND_EVENTS, contacts_batch.KIND_CONTACTS})
 
-def run(conn: Connection, group: Group, prepared: Any = None) -> list[records_apply.Outcome]:
-    """Apply a group; one outcome per process, in the group's order."""
-    handler = HANDLERS.get(group.kind)
+
+def _handler(kind: str) -> Handler:
+    handler = HANDLERS.get(kind)
     if handler is None:
-        raise LookupError(f"no handler for process kind {group.kind!r}")
-    return group.split(handler(conn, group, group.payload, prepared))
+        raise LookupError(f"no handler for process kind {kind!r}")
+    return handler
 
 
-def group_of(rows: Sequence[RowMapping]) -> Group:
+def prepare(conn: Connection, group: Group) -> Any:
+    """Work a group's outcome out on a read snapshot, outside the write lock (``None`` when
+    its kind has nothing to prepare). :func:`run` then only writes it, if still valid."""
+    if group.kind not in PREPARED:
+        return None
+    return _handler(group.kind).plan(conn, schemas.load(conn, group.account_id), group)
+
+
+def run(conn: Connection, group: Group, prepared: Any = None) -> list[Outcome]:
+    """Apply a group; one outcome per process, in the group's order."""
+    handler = _handler(group.kind)
+    schema = schemas.load(conn, group.account_id)
+    return group.split(handler.apply(conn, schema, group, prepared))
+
+
+def preview(conn: Connection, account_id: int, kind: str, payload: dict[str, Any]) -> Outcome:
+    """What applying a payload would do against the data as it stands (a dry run)."""
+    handler = _handler(kind)
+    group = Group([{"id": None, "kind": kind, "account_id": account_id, "payload": payload}])
+    schema = schemas.load(conn, account_id)
+    (outcome,) = group.split(
+        handler.preview(conn, schema, group, handler.plan(conn, schema, group))
+    )
+    return outcome
+
+
+def group_of(rows: list[RowMapping]) -> Group:
     return Group(list(rows))

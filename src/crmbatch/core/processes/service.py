@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -13,23 +14,21 @@ from sqlalchemy.exc import IntegrityError
 from crmbatch.core import clock
 from crmbatch.core.errors import Conflict, NotFound
 from crmbatch.core.processes import store
+from crmbatch.core.results import UNAPPLIED, new_counts
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
-COUNT_KEYS = (
-    "received",
-    "created",
-    "updated",
-    "unchanged",
-    "deleted",
-    "archived",
-    "failed",
-    "skipped",
-)
 
 
-def new_counts(received: int) -> dict[str, int]:
-    """The counts of a process that has received ``received`` items and done nothing yet."""
-    return {k: received if k == "received" else 0 for k in COUNT_KEYS}
+@dataclass(frozen=True)
+class Submission:
+    """A batch checked and turned into core commands: what a process stores, or what a dry run
+    plans without storing."""
+
+    kind: str
+    #: the object type whose partition the batch belongs to
+    object_type: str | None
+    payload: dict[str, Any]
+    received: int
 
 
 @dataclass(frozen=True)
@@ -68,34 +67,38 @@ def _replay(conn: Connection, account_id: int, key: str, digest: str) -> Accepte
 
 def accept(
     conn: Connection,
-    *,
     account_id: int,
-    kind: str,
+    submission: Submission,
+    *,
     dialect: str,
-    object_type: str | None,
-    payload: dict[str, Any],
-    received: int,
     idempotency_key: str | None = None,
     digest: str | None = None,
     notify_url: str | None = None,
 ) -> Accepted:
-    """Store a process and its payload in one write. The caller commits."""
+    """Store a process and its payload in one write. The caller commits.
+
+    The accepting transactions of one partition are serialised (a lock held until commit), so
+    that process ids within a partition follow the order in which they were committed: a worker
+    that sees a process never finds an earlier one of its partition still to appear.
+    """
+    partition = partition_key(account_id, submission.object_type)
+    store.lock_accepts(conn, partition)
     if idempotency_key:
         replay = _replay(conn, account_id, idempotency_key, digest or "")
         if replay is not None:
             return replay
     values = dict(
         account_id=account_id,
-        kind=kind,
+        kind=submission.kind,
         dialect=dialect,
-        object_type=object_type,
-        partition_key=partition_key(account_id, object_type),
+        object_type=submission.object_type,
+        partition_key=partition,
         status="queued",
-        payload=payload,
+        payload=submission.payload,
         idempotency_key=idempotency_key or None,
         request_hash=digest,
         notify_url=notify_url,
-        received=received,
+        received=submission.received,
         requested_at=clock.now(),
         attempts=0,
     )
@@ -122,10 +125,6 @@ def get(conn: Connection, account_id: int, process_id: int) -> RowMapping:
     return row
 
 
-#: the statuses of records that were not applied
-UNAPPLIED = frozenset({"failed", "skipped"})
-
-
 def full(
     conn: Connection, account_id: int, process_id: int, *, results: str = "all"
 ) -> dict[str, Any]:
@@ -143,7 +142,7 @@ def full(
     return view(row, shown)
 
 
-def view(row: Any, results: list[dict[str, Any]]) -> dict[str, Any]:
+def view(row: Any, results: Sequence[Any]) -> dict[str, Any]:
     """A process row and its results as :func:`full` shows them."""
     counts = new_counts(row["received"])
     counts.update(row["counts"] or {})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -26,6 +27,32 @@ def insert(conn: Connection, **values: Any) -> int:
     if conn.dialect.name == "postgresql":  # delivered at commit, to every listening worker
         conn.execute(sa.select(sa.func.pg_notify(QUEUED_CHANNEL, "")))
     return process_id
+
+
+def lock_accepts(conn: Connection, partition: str) -> None:
+    """Serialise the accepting transactions of one partition until they commit (PostgreSQL; on
+    SQLite every writer is serialised already): ids are then handed out in commit order."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(
+            sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(f"accept:{partition}")))
+        )
+
+
+def busy(conn: Connection, partition: str) -> bool:
+    """Does the partition hold a process that is queued or being applied?"""
+    p = processes
+    query = sa.select(p.c.id).where(p.c.status.in_(UNFINISHED), p.c.partition_key == partition)
+    return conn.execute(query.limit(1)).first() is not None
+
+
+def applied_through(conn: Connection, partition: str) -> int | None:
+    """The last process of the partition that has been applied (or has failed for good)."""
+    p = processes
+    return conn.execute(
+        sa.select(sa.func.max(p.c.id)).where(
+            p.c.status.in_(("completed", "failed")), p.c.partition_key == partition
+        )
+    ).scalar()
 
 
 def find_by_idempotency_key(conn: Connection, account_id: int, key: str) -> RowMapping | None:
@@ -183,7 +210,7 @@ def complete(
     *,
     status: str,
     counts: dict[str, int],
-    results: list[dict[str, Any]],
+    results: Sequence[Any],
     at: datetime,
     error: str | None = None,
 ) -> None:

@@ -19,15 +19,16 @@ from crmbatch.core.errors import (
 )
 from crmbatch.core.processes import service as processes
 from crmbatch.core.records import store
+from crmbatch.core.records.limits import (
+    MAX_ASSOCIATION_ENTRIES,
+    MAX_ATTRIBUTES,
+    MAX_LINKS_PER_TYPE,
+    MAX_RECORDS,
+)
 from crmbatch.core.records.validate import AttributeChecker
 from crmbatch.core.schema import service as schemas
 from crmbatch.core.schema.model import RESERVED_TYPES, TYPE_NAME, AccountSchema, ObjectType
 from crmbatch.core.values import identifier_value
-
-MAX_RECORDS = 1000
-MAX_ATTRIBUTES = 500
-MAX_ASSOCIATION_ENTRIES = 20
-MAX_LINKS_PER_TYPE = 10
 
 KIND_UPSERT = "objects_upsert"
 KIND_DELETE = "objects_delete"
@@ -53,6 +54,34 @@ def custom_type(
     return t
 
 
+def _check_count(n: int, collection: str) -> None:
+    if n == 0 or n > MAX_RECORDS:
+        raise OutOfRange(
+            f"{collection} cannot be empty or more than {MAX_RECORDS} (got {n})", field=collection
+        )
+
+
+def _association_problems(where: str, c: dict[str, Any]) -> list[tuple[str, str]]:
+    entries = c.get("associations") or []
+    if len(entries) > MAX_ASSOCIATION_ENTRIES:
+        return [
+            (f"{where}.associations", f"at most {MAX_ASSOCIATION_ENTRIES} associations per record")
+        ]
+    per_type: dict[tuple[str, str], int] = {}
+    for a in entries:
+        k = (a["object_type"], a.get("action") or "link")
+        per_type[k] = per_type.get(k, 0) + len(a["records"])
+    return [
+        (
+            f"{where}.associations",
+            f"at most {MAX_LINKS_PER_TYPE} {other} records to {action} per record "
+            f"(got {count}); send the rest in another request",
+        )
+        for (other, action), count in per_type.items()
+        if count > MAX_LINKS_PER_TYPE
+    ]
+
+
 def check_commands(
     t: ObjectType, commands: list[dict[str, Any]], *, collection: str = "records"
 ) -> list[dict[str, Any]]:
@@ -62,11 +91,7 @@ def check_commands(
     the warnings about what was dropped, so the worker need not check them again while the
     type's schema is unchanged.
     """
-    n = len(commands)
-    if n == 0 or n > MAX_RECORDS:
-        raise OutOfRange(
-            f"{collection} cannot be empty or more than {MAX_RECORDS} (got {n})", field=collection
-        )
+    _check_count(len(commands), collection)
     checker = AttributeChecker(t)
     problems: list[tuple[str, str]] = []
     checked: list[dict[str, Any]] = []
@@ -76,33 +101,36 @@ def check_commands(
         problems += [(f"{where}.{field}", msg) for field, msg in found]
         if clean is not None:
             checked.append(clean)
-        if len(c.get("attributes") or {}) > MAX_ATTRIBUTES:
-            continue
-        entries = c.get("associations") or []
-        if len(entries) > MAX_ASSOCIATION_ENTRIES:
-            problems.append(
-                (
-                    f"{where}.associations",
-                    f"at most {MAX_ASSOCIATION_ENTRIES} associations per record",
-                )
-            )
-            continue
-        per_type: dict[tuple[str, str], int] = {}
-        for a in entries:
-            k = (a["object_type"], a.get("action") or "link")
-            per_type[k] = per_type.get(k, 0) + len(a["records"])
-        for (other, action), count in per_type.items():
-            if count > MAX_LINKS_PER_TYPE:
-                problems.append(
-                    (
-                        f"{where}.associations",
-                        f"at most {MAX_LINKS_PER_TYPE} {other} records to {action} per record "
-                        f"(got {count}); send the rest in another request",
-                    )
-                )
+        if len(c.get("attributes") or {}) <= MAX_ATTRIBUTES:
+            problems += _association_problems(where, c)
     if problems:
         raise InvalidInput(problems)
     return checked
+
+
+def upsert_submission(
+    schema: AccountSchema,
+    object_type: str,
+    commands: list[dict[str, Any]],
+    *,
+    allow_system: bool = False,
+    each_alone: bool = False,
+    collection: str = "records",
+) -> processes.Submission:
+    """A batch of record commands, checked, as a process would store it.
+
+    The batch is checked as a whole (any bad record refuses it, naming every problem), or with
+    ``each_alone`` (HubSpot's 207) only its size is: each command is checked when it is
+    applied and fails alone, and an attribute the type does not define fails it too.
+    """
+    t = custom_type(schema, object_type, allow_system=allow_system)
+    if each_alone:
+        _check_count(len(commands), collection)
+        payload = {"object_type": t.name, "fingerprint": None, "records": commands, "strict": True}
+    else:
+        checked = check_commands(t, commands, collection=collection)
+        payload = {"object_type": t.name, "fingerprint": t.fingerprint(), "records": checked}
+    return processes.Submission(KIND_UPSERT, t.name, payload, len(commands))
 
 
 def accept_upsert(
@@ -116,42 +144,24 @@ def accept_upsert(
     digest: str | None = None,
     notify_url: str | None = None,
     allow_system: bool = False,
-    checked: bool = False,
 ) -> processes.Accepted:
-    """Store a batch of record commands as a process. ``checked``: the caller already ran
-    :func:`check_commands` (or :func:`check_each`) on them against this schema."""
-    schema = schemas.load(conn, account_id)
-    t = custom_type(schema, object_type, allow_system=allow_system)
-    if not checked:
-        commands = check_commands(t, commands)
+    """Check a batch of record commands and store it as a process."""
+    submission = upsert_submission(
+        schemas.load(conn, account_id), object_type, commands, allow_system=allow_system
+    )
     return processes.accept(
         conn,
-        account_id=account_id,
-        kind=KIND_UPSERT,
+        account_id,
+        submission,
         dialect=dialect,
-        object_type=t.name,
-        payload={"object_type": t.name, "fingerprint": t.fingerprint(), "records": commands},
-        received=len(commands),
         idempotency_key=idempotency_key,
         digest=digest,
         notify_url=notify_url,
     )
 
 
-def check_each(
-    t: ObjectType, commands: list[dict[str, Any]], *, unknown_is_error: bool = False
-) -> list[tuple[dict[str, Any] | None, list[tuple[str, str]]]]:
-    """Check each command on its own: ``(cleaned command, [])`` or ``(None, problems)``.
-
-    For dialects where a bad record fails alone (HubSpot's 207) instead of refusing the batch.
-    ``unknown_is_error``: an attribute the type does not define is a problem, not a warning.
-    """
-    checker = AttributeChecker(t)
-    return [_check_one(checker, c, unknown_is_error=unknown_is_error) for c in commands]
-
-
 def _check_one(
-    checker: AttributeChecker, c: dict[str, Any], *, unknown_is_error: bool = False
+    checker: AttributeChecker, c: dict[str, Any]
 ) -> tuple[dict[str, Any] | None, list[tuple[str, str]]]:
     """One command's attributes: ``(cleaned command, [])`` or ``(None, problems)``, each
     problem named by its field within the record (``attributes.year``)."""
@@ -159,47 +169,37 @@ def _check_one(
     if len(attrs) > MAX_ATTRIBUTES:
         return None, [("attributes", f"at most {MAX_ATTRIBUTES} attributes per record")]
     result = checker.check(attrs)
-    problems = [(f"attributes.{key}", msg) for key, msg in result.problems]
-    warnings = result.warnings
-    if unknown_is_error:
-        problems += [
-            (f"attributes.{w['field']}", w["message"].replace(" and was ignored", ""))
-            for w in warnings
-            if w["code"] == "unknown_attribute"
-        ]
-        warnings = [w for w in warnings if w["code"] != "unknown_attribute"]
-    if problems:
-        return None, problems
+    if result.problems:
+        return None, [(f"attributes.{key}", msg) for key, msg in result.problems]
     clean = {**c, "attributes": result.attributes}
-    if warnings:
-        clean["warnings"] = warnings
+    if result.warnings:
+        clean["warnings"] = result.warnings
     return clean, []
 
 
-def accept_archive(
-    conn: Connection,
-    account_id: int,
-    object_type: str,
-    ids: list[int],
-    *,
-    dialect: str,
-    allow_system: bool = False,
-) -> processes.Accepted:
-    schema = schemas.load(conn, account_id)
+def archive_submission(
+    schema: AccountSchema, object_type: str, ids: list[int], *, allow_system: bool = False
+) -> processes.Submission:
     t = custom_type(schema, object_type, allow_system=allow_system)
-    if not ids or len(ids) > MAX_RECORDS:
-        raise OutOfRange(
-            f"inputs cannot be empty or more than {MAX_RECORDS} (got {len(ids)})", field="inputs"
-        )
-    return processes.accept(
-        conn,
-        account_id=account_id,
-        kind=KIND_ARCHIVE,
-        dialect=dialect,
-        object_type=t.name,
-        payload={"object_type": t.name, "ids": ids},
-        received=len(ids),
-    )
+    _check_count(len(ids), "inputs")
+    return processes.Submission(KIND_ARCHIVE, t.name, {"object_type": t.name, "ids": ids}, len(ids))
+
+
+def delete_submission(
+    schema: AccountSchema,
+    object_type: str,
+    *,
+    ids: list[int] | None,
+    ext_ids: list[str] | None,
+) -> processes.Submission:
+    t = custom_type(schema, object_type)
+    if (ids is None) == (ext_ids is None):
+        raise CrmError("give identifiers.ids or identifiers.ext_ids, not both", field="identifiers")
+    keys: list[Any] = list(ids if ids is not None else ext_ids or [])
+    _check_count(len(keys), "identifiers")
+    payload: dict[str, Any] = {"object_type": t.name}
+    payload["ids" if ids is not None else "ext_ids"] = keys
+    return processes.Submission(KIND_DELETE, t.name, payload, len(keys))
 
 
 def accept_delete(
@@ -214,27 +214,14 @@ def accept_delete(
     digest: str | None = None,
     notify_url: str | None = None,
 ) -> processes.Accepted:
-    schema = schemas.load(conn, account_id)
-    t = custom_type(schema, object_type)
-    if (ids is None) == (ext_ids is None):
-        raise CrmError("give identifiers.ids or identifiers.ext_ids, not both", field="identifiers")
-    keys = ids if ids is not None else ext_ids
-    assert keys is not None
-    if not keys or len(keys) > MAX_RECORDS:
-        raise OutOfRange(
-            f"identifiers cannot be empty or more than {MAX_RECORDS} (got {len(keys)})",
-            field="identifiers",
-        )
-    payload: dict[str, Any] = {"object_type": t.name}
-    payload["ids" if ids is not None else "ext_ids"] = keys
+    submission = delete_submission(
+        schemas.load(conn, account_id), object_type, ids=ids, ext_ids=ext_ids
+    )
     return processes.accept(
         conn,
-        account_id=account_id,
-        kind=KIND_DELETE,
+        account_id,
+        submission,
         dialect=dialect,
-        object_type=t.name,
-        payload=payload,
-        received=len(keys),
         idempotency_key=idempotency_key,
         digest=digest,
         notify_url=notify_url,

@@ -367,20 +367,18 @@ def get(conn: Connection, type_id: int, record_id: int) -> RowMapping | None:
     )
 
 
-def archive(conn: Connection, type_id: int, ids: Sequence[int], at: datetime) -> list[int]:
-    """Archive the live records among ``ids``; return the ids archived."""
-    if not ids:
-        return []
-    live = [
-        rid for rid, _, _, archived in fetch(conn, type_id, ids=sorted(set(ids))) if not archived
-    ]
-    for part in _chunks(live):
+def archive(conn: Connection, type_id: int, ids: Sequence[int], at: datetime) -> None:
+    """Archive the live records among ``ids`` (of type ``type_id``)."""
+    for part in _chunks(list(ids)):
         conn.execute(
             records.update()
-            .where(records.c.id.in_(part), records.c.archived_at.is_(None))
+            .where(
+                records.c.object_type_id == type_id,
+                records.c.id.in_(part),
+                records.c.archived_at.is_(None),
+            )
             .values(archived_at=at)
         )
-    return live
 
 
 def get_many(

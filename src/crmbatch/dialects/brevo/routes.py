@@ -8,7 +8,6 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import Field
 
-from crmbatch import metrics
 from crmbatch.core.contacts import service as contacts
 from crmbatch.core.errors import CrmError, OutOfRange
 from crmbatch.core.events import service as events
@@ -18,15 +17,19 @@ from crmbatch.core.webhooks import targets
 from crmbatch.dialects.brevo import translate, wire
 from crmbatch.dialects.common import (
     DB,
+    DRY_RUN,
     MAX_INT64,
     CurrentAccount,
+    DryRun,
     FastJSON,
+    RawBody,
+    accept,
+    accepted_answer,
+    dry_run_answer,
     json_body,
     load_json,
     parse,
-    read_body,
-    replay_headers,
-    run_sync,
+    prepare,
 )
 
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -53,20 +56,6 @@ MAX_PAGE = 10**12
 router = APIRouter(prefix="/v3", tags=["brevo"], responses=ERRORS)
 
 
-async def _accept(request: Request, kind: str, message: str, accept: Any) -> JSONResponse:
-    """Run ``accept`` off the event loop and answer 202; a replay (same Idempotency-Key and
-    body) answers the same and wakes nobody."""
-    accepted = await run_sync(accept)
-    if not accepted.replayed:
-        metrics.BATCHES_ACCEPTED.labels(kind).inc()
-        request.app.state.wake_worker()
-    return JSONResponse(
-        {"processId": accepted.process_id, "message": message},
-        status_code=202,
-        headers=replay_headers(accepted),
-    )
-
-
 #: Brevo's imports take a ``notifyUrl``; crmbatch's batches take it as a query parameter
 NotifyUrl = Annotated[
     str | None,
@@ -78,54 +67,46 @@ NotifyUrl = Annotated[
 
 
 def _notify(request: Request, url: str | None) -> str | None:
-    """A webhook target the worker may call, or a 400 saying why not."""
+    """A webhook target the worker may call, or a 400 saying why not (a DNS lookup: done
+    before any write)."""
     if url is not None:
         allow = request.app.state.settings.webhook_allow_private
         targets.check(url, allow_private=allow, field="notify_url")
     return url
 
 
-def _digest(request: Request, raw: bytes) -> str | None:
-    if not request.headers.get("idempotency-key"):
-        return None
-    return processes.request_hash(request.url.path, raw)
-
-
 @router.post(
     "/objects/{object_type}/batch/upsert",
     status_code=202,
     response_model=wire.BatchAccepted,
+    responses=DRY_RUN,
     summary="Create or update object records in bulk (asynchronous)",
     openapi_extra=json_body(wire.UpsertRequest),
 )
-async def upsert_records(
+def upsert_records(
     object_type: ObjectType,
     request: Request,
     db: DB,
     account: CurrentAccount,
+    raw: RawBody,
     notify_url: NotifyUrl = None,
+    dry_run: DryRun = False,
 ) -> Any:
-    raw = await read_body(request)
-
-    def accept() -> Any:
-        commands = translate.fast_upsert_commands(load_json(raw))
-        if commands is None:  # unusual or invalid: the wire model decides and explains
-            commands = translate.upsert_commands(parse(raw, wire.UpsertRequest))
-        target = _notify(request, notify_url)  # a DNS lookup: not under the write lock
-        with db.write() as conn:
-            return records.accept_upsert(
-                conn,
-                account.id,
-                object_type,
-                commands,
-                dialect="brevo",
-                idempotency_key=request.headers.get("idempotency-key"),
-                digest=_digest(request, raw),
-                notify_url=target,
-            )
-
-    return await _accept(
-        request, records.KIND_UPSERT, "Batch object records are being processed", accept
+    commands = translate.fast_upsert_commands(load_json(raw))
+    if commands is None:  # unusual or invalid: the wire model decides and explains
+        commands = translate.upsert_commands(parse(raw, wire.UpsertRequest))
+    submission = prepare(
+        db, account.id, lambda _, schema: records.upsert_submission(schema, object_type, commands)
+    )
+    if dry_run:
+        return dry_run_answer(db, account.id, submission)
+    target = _notify(request, notify_url)
+    accepted = accept(
+        request, db, account.id, submission, dialect="brevo", raw=raw, notify_url=target
+    )
+    return accepted_answer(
+        accepted,
+        {"processId": accepted.process_id, "message": "Batch object records are being processed"},
     )
 
 
@@ -133,36 +114,35 @@ async def upsert_records(
     "/objects/{object_type}/batch/delete",
     status_code=202,
     response_model=wire.BatchAccepted,
+    responses=DRY_RUN,
     summary="Delete object records in bulk (asynchronous)",
     openapi_extra=json_body(wire.DeleteRequest),
 )
-async def delete_records(
+def delete_records(
     object_type: ObjectType,
     request: Request,
     db: DB,
     account: CurrentAccount,
+    raw: RawBody,
     notify_url: NotifyUrl = None,
+    dry_run: DryRun = False,
 ) -> Any:
-    raw = await read_body(request)
-
-    def accept() -> Any:
-        body = parse(raw, wire.DeleteRequest)
-        target = _notify(request, notify_url)
-        with db.write() as conn:
-            return records.accept_delete(
-                conn,
-                account.id,
-                object_type,
-                ids=body.identifiers.ids,
-                ext_ids=body.identifiers.ext_ids,
-                dialect="brevo",
-                idempotency_key=request.headers.get("idempotency-key"),
-                digest=_digest(request, raw),
-                notify_url=target,
-            )
-
+    body = parse(raw, wire.DeleteRequest)
+    submission = prepare(
+        db,
+        account.id,
+        lambda _, schema: records.delete_submission(
+            schema, object_type, ids=body.identifiers.ids, ext_ids=body.identifiers.ext_ids
+        ),
+    )
+    if dry_run:
+        return dry_run_answer(db, account.id, submission)
+    target = _notify(request, notify_url)
+    accepted = accept(
+        request, db, account.id, submission, dialect="brevo", raw=raw, notify_url=target
+    )
     message = "Batch object records are being processed for deletion."
-    return await _accept(request, records.KIND_DELETE, message, accept)
+    return accepted_answer(accepted, {"processId": accepted.process_id, "message": message})
 
 
 @router.get(
@@ -253,46 +233,33 @@ EVENTS_BODY_LIMIT = 512 * 1024
 BATCH_MESSAGE = "Batch accepted. Valid events have been added to the processing queue."
 
 
-def _accept_events(
-    request: Request, db: Any, account: Any, raw: bytes, data: Any, notify_url: str | None = None
-) -> Any:
-    def accept() -> events.EventsAccepted:
-        target = _notify(request, notify_url)
-        with db.write() as conn:
-            return events.accept_events(
-                conn,
-                account.id,
-                data,
-                dialect="brevo",
-                identity_fields=translate.IDENTITY_FIELDS,
-                idempotency_key=request.headers.get("idempotency-key"),
-                digest=_digest(request, raw),
-                notify_url=target,
-            )
-
-    return accept
-
-
-def _queued(request: Request, result: events.EventsAccepted) -> None:
-    if result.accepted is not None and not result.accepted.replayed:
-        metrics.BATCHES_ACCEPTED.labels(events.KIND_EVENTS).inc()
-        request.app.state.wake_worker()
+def _check_events(db: Any, account_id: int, data: list[dict[str, Any]]) -> Any:
+    return prepare(
+        db,
+        account_id,
+        lambda _, schema: events.events_submission(
+            schema, data, identity_fields=translate.IDENTITY_FIELDS
+        ),
+    )
 
 
 @router.post(
     "/events",
     status_code=204,
     response_class=Response,
+    responses=DRY_RUN,
     summary="Track one event of a contact (applied asynchronously)",
     openapi_extra=json_body(wire.Event),
 )
-async def create_event(request: Request, db: DB, account: CurrentAccount) -> Response:
-    raw = await read_body(request)
-    data = [translate.event_in(load_json(raw))]
-    result = await run_sync(_accept_events(request, db, account, raw, data))
-    if result.refused:
-        raise CrmError(translate.problems_text(result.refused[0][1]), field="event")
-    _queued(request, result)
+def create_event(
+    request: Request, db: DB, account: CurrentAccount, raw: RawBody, dry_run: DryRun = False
+) -> Response:
+    checked = _check_events(db, account.id, [translate.event_in(load_json(raw))])
+    if dry_run:
+        return dry_run_answer(db, account.id, checked.submission, refused=checked.refused)
+    if checked.refused:
+        raise CrmError(translate.problems_text(checked.refused[0][1]), field="event")
+    accept(request, db, account.id, checked.submission, dialect="brevo", raw=raw)
     return Response(status_code=204)
 
 
@@ -301,41 +268,50 @@ async def create_event(request: Request, db: DB, account: CurrentAccount) -> Res
     status_code=202,
     response_model=wire.EventsBatchAccepted,
     responses={
+        **DRY_RUN,
         207: {"model": wire.EventsBatchAccepted, "description": "Some events were refused"},
         400: {"model": wire.EventsBatchRejected | wire.ErrorModel, "description": "All refused"},
     },
     summary="Track up to 200 events (applied asynchronously)",
     openapi_extra=json_body(wire.EventsBatch),
 )
-async def create_batch_events(
-    request: Request, db: DB, account: CurrentAccount, notify_url: NotifyUrl = None
+def create_batch_events(
+    request: Request,
+    db: DB,
+    account: CurrentAccount,
+    raw: RawBody,
+    notify_url: NotifyUrl = None,
+    dry_run: DryRun = False,
 ) -> Any:
-    raw = await read_body(request)
     if len(raw) > EVENTS_BODY_LIMIT:
         raise OutOfRange(
             f"the request body is over {EVENTS_BODY_LIMIT // 1024} KB; send fewer events",
             field="body",
         )
-    data = translate.events_in(load_json(raw))
-    result = await run_sync(_accept_events(request, db, account, raw, data, notify_url))
-    _queued(request, result)
-    body: dict[str, Any] = {"message": BATCH_MESSAGE, "count": result.count}
-    if result.accepted is not None:
-        body["processId"] = result.accepted.process_id
-    if not result.refused:
-        return JSONResponse(body, status_code=202, headers=replay_headers(result.accepted))
+    checked = _check_events(db, account.id, translate.events_in(load_json(raw)))
+    if dry_run:
+        return dry_run_answer(db, account.id, checked.submission, refused=checked.refused)
+    accepted = None
+    if checked.submission is not None:
+        target = _notify(request, notify_url)
+        accepted = accept(
+            request, db, account.id, checked.submission, dialect="brevo", raw=raw, notify_url=target
+        )
+    body: dict[str, Any] = {"message": BATCH_MESSAGE, "count": checked.count}
+    if accepted is not None:
+        body["processId"] = accepted.process_id
+    if not checked.refused:
+        return accepted_answer(accepted, body)
     report = {
-        "status": "partial_success" if result.accepted else "failed",
-        "total_events": result.total,
-        "successful_events": result.count,
-        "failed_events": len(result.refused),
-        "errors": translate.event_errors(result.refused),
+        "status": "partial_success" if accepted else "failed",
+        "total_events": checked.total,
+        "successful_events": checked.count,
+        "failed_events": len(checked.refused),
+        "errors": translate.event_errors(checked.refused),
     }
-    if result.accepted is None:
+    if accepted is None:
         return JSONResponse(report, status_code=400)
-    return JSONResponse(
-        {**body, **report}, status_code=207, headers=replay_headers(result.accepted)
-    )
+    return accepted_answer(accepted, {**body, **report}, status_code=207)
 
 
 EventName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,255}$")]

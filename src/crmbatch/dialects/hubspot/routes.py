@@ -1,36 +1,44 @@
-"""HubSpot's CRM v3 routes: objects (batch and single), properties, schemas.
+"""HubSpot's CRM v3 objects: batch and single writes, reads (properties and schemas are in
+:mod:`crmbatch.dialects.hubspot.schema_routes`).
 
-Writes are synchronous, as HubSpot's are: each request is accepted as a process and applied in
-the same transaction by the engine (or, when an earlier batch of the same type is still queued,
-waits for the worker to reach it), then answered with the results.
+Writes are synchronous, as HubSpot's are: each request is accepted as a process and applied by
+the engine in one transaction (:func:`crmbatch.dialects.common.write_now`), then answered with
+the records as written. When an earlier batch of the same type is still queued, the request
+waits for it without holding a thread, or answers 503 with nothing written.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from crmbatch.core import clock
-from crmbatch.core.errors import CrmError, NotFound
-from crmbatch.core.processes import service as processes
+from crmbatch.core.errors import NotFound
+from crmbatch.core.processes.service import Submission
 from crmbatch.core.records import service as records
+from crmbatch.core.results import Outcome
 from crmbatch.core.schema import service as schemas
-from crmbatch.core.schema.model import AccountSchema, Attribute, ObjectType
+from crmbatch.core.schema.model import AccountSchema, ObjectType
 from crmbatch.core.values import identifier_value
+from crmbatch.db.engine import Database
 from crmbatch.dialects.common import (
     DB,
+    DRY_RUN,
     CurrentAccount,
+    DryRun,
     FastJSON,
+    RawBody,
+    dry_run_answer,
     json_body,
     parse,
-    read_body,
-    run_sync,
+    prepare,
+    write_now,
 )
 from crmbatch.dialects.hubspot import translate, wire
-from crmbatch.worker import apply_now
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": wire.Error, "description": text}
@@ -48,7 +56,6 @@ BATCH_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 router = APIRouter(prefix="/crm/v3", tags=["hubspot"], responses=ERRORS)
-schemas_router = APIRouter(tags=["hubspot"], responses=ERRORS)
 
 ObjectTypeParam = Annotated[
     str, Path(min_length=1, max_length=64, description="contacts, 2-<id>, p<account>_<name>, name")
@@ -62,142 +69,80 @@ def _schema(db: Any, account_id: int) -> AccountSchema:
         return schemas.load(conn, account_id)
 
 
-def _invalid(message: str, **context: list[str]) -> CrmError:
-    return CrmError(message, field="inputs", **context)
-
-
-def _id_attribute(t: ObjectType, prop: str, message: str | None = None) -> Attribute:
-    """The unique attribute an ``idProperty`` names, or HubSpot's 400 for a non-unique one."""
-    attr = t.attributes.get(translate.attribute_key(t, prop))
-    if attr is None or not attr.unique:
-        raise _invalid(
-            message
-            or f"Unable to perform update/upsert by non-unique "
-            f"{translate.object_type_id(t)} property {prop}"
-        )
-    return attr
-
-
 def _check_size(n: int, limit: int = wire.MAX_INPUTS) -> None:
     if n == 0 or n > limit:
-        raise _invalid(f"inputs must hold 1 to {limit} items (got {n})")
+        raise translate.invalid(f"inputs must hold 1 to {limit} items (got {n})")
+
+
+Commands = Callable[[ObjectType], tuple[list[dict[str, Any]], list[translate.Input]]]
 
 
 @dataclass
-class Item:
-    """One input of a batch write and what became of it."""
+class _Write:
+    """A HubSpot write as the core takes it: the object type named in the path, and how its
+    inputs become commands (against the schema of the very transaction that applies them)."""
 
-    trace: str | None
-    label: str
-    command: dict[str, Any] | None = None
-    error: dict[str, Any] | None = None
-    record_id: int | None = None
-    status: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    object_type: str
+    commands: Commands
+    described: list[translate.Input] | None = None
 
-    def fail(self, category: str, message: str, ids: list[str] | None = None) -> None:
-        context: dict[str, list[str]] = {}
-        if self.trace is not None:
-            context["objectWriteTraceId"] = [self.trace]
-        if ids:
-            context["ids"] = ids
-        self.error = {
-            "status": "error",
-            "category": category,
-            "message": message,
-            "context": context,
-            "errors": [],
-            "links": {},
-        }
-
-
-def _problems_text(label: str, problems: list[tuple[str, str]]) -> str:
-    shown = "; ".join(f"{f}: {m}" if f else m for f, m in problems)
-    return f"Property values were not valid for {label}: {shown}"
-
-
-def _check(t: ObjectType, items: list[Item]) -> None:
-    """Check every command on its own; an invalid one fails alone."""
-    pending = [i for i in items if i.command is not None]
-    checked = records.check_each(
-        t, [i.command for i in pending if i.command], unknown_is_error=True
-    )
-    for item, (clean, problems) in zip(pending, checked, strict=True):
-        if clean is None:
-            item.command = None
-            item.fail("VALIDATION_ERROR", _problems_text(item.label, problems))
-        else:
-            item.command = clean
-
-
-def _apply(db: Any, account_id: int, t: ObjectType, items: list[Item]) -> None:
-    """Run the items' commands through the engine as one process; record each outcome."""
-    live = [i for i in items if i.command is not None]
-    if not live:
-        return
-    commands = [i.command for i in live if i.command is not None]
-
-    def accept(conn: Any) -> processes.Accepted:
-        return records.accept_upsert(
-            conn,
-            account_id,
-            t.name,
-            commands,
-            dialect="hubspot",
-            allow_system=True,
-            checked=True,
+    def build(self, conn: Any, schema: AccountSchema) -> Submission:
+        t = translate.resolve_type(schema, self.object_type)
+        commands, self.described = self.commands(t)
+        return records.upsert_submission(
+            schema, t.name, commands, allow_system=True, each_alone=True, collection="inputs"
         )
 
-    pid, results = apply_now(db, accept)
-    if results is None:  # it waited for the worker
-        with db.read() as conn:
-            results = processes.full(conn, account_id, pid)["results"]
-    for item, result in zip(live, results, strict=True):
-        item.status = result["status"]
-        if result["status"] == "failed":
-            error = result["errors"][0]
-            category = (
-                "OBJECT_NOT_FOUND" if error["code"] == "record_not_found" else "VALIDATION_ERROR"
-            )
-            item.fail(category, f"{item.label}: {error['message']}")
-        else:
-            item.record_id = result["id"]
+
+def _read_back(conn: Any, schema: AccountSchema, sub: Submission, outcome: Outcome) -> Any:
+    """The records an answer shows, read in the transaction that wrote them."""
+    ids = [r.id for r in outcome.results if r.applied and r.id is not None]
+    return records.by_ids(conn, _written_type(schema, sub), ids, archived=None)
 
 
-def _respond(
-    db: Any,
-    t: ObjectType,
-    items: list[Item],
+def _written_type(schema: AccountSchema, sub: Submission) -> ObjectType:
+    return schema.types[str(sub.object_type)]
+
+
+async def _batch(
+    request: Request,
+    db: Database,
+    account_id: int,
+    write: _Write,
     *,
-    started: str | None,
+    dry_run: bool,
     ok_status: int,
     upsert: bool = False,
 ) -> Response:
-    ids = [i.record_id for i in items if i.record_id is not None]
-    with db.read() as conn:
-        found = records.by_ids(conn, t, ids, archived=None)
-    results = []
-    for item in items:
-        if item.record_id is None or item.record_id not in found:
-            continue
-        out = translate.object_out(t, found[item.record_id], wanted=item.extra.get("wanted"))
-        if upsert:
-            out["new"] = item.status == "created"
-        if item.trace is not None:
-            out["objectWriteTraceId"] = item.trace
-        results.append(out)
-    errors = [i.error for i in items if i.error is not None]
-    body: dict[str, Any] = {
-        "status": "COMPLETE",
-        "results": results,
-        "requestedAt": started,
-        "startedAt": started,
-        "completedAt": clock.iso(clock.now()),
-        "links": {},
-    }
-    if errors:
-        body.update(errors=errors, numErrors=len(errors))
-    return JSONResponse(body, status_code=207 if errors else ok_status)
+    """Apply a batch write now and answer it (200/201, or 207 when some inputs failed)."""
+    if dry_run:
+        return dry_run_answer(db, account_id, prepare(db, account_id, write.build))
+    started = clock.iso(clock.now())
+    done = await write_now(
+        request, db, account_id, write.build, dialect="hubspot", read_back=_read_back
+    )
+    t = _written_type(done.schema, done.submission)
+    body, partial = translate.batch_answer(
+        t, done.outcome, write.described or [], done.read, started=started, upsert=upsert
+    )
+    return JSONResponse(body, status_code=207 if partial else ok_status)
+
+
+async def _single(
+    request: Request, db: Database, account_id: int, write: _Write, *, dry_run: bool
+) -> Any:
+    """Apply a single-object write now: the object, or its failure as an error."""
+    if dry_run:
+        return dry_run_answer(db, account_id, prepare(db, account_id, write.build))
+    done = await write_now(
+        request, db, account_id, write.build, dialect="hubspot", read_back=_read_back
+    )
+    (result,) = done.outcome.results
+    (described,) = write.described or []
+    if not result.applied or result.id is None:
+        raise translate.single_failure(result, described)
+    t = _written_type(done.schema, done.submission)
+    return translate.object_out(t, done.read[result.id], wanted=described.wanted)
 
 
 # ---- batch writes ---------------------------------------------------------------------------
@@ -215,50 +160,14 @@ async def batch_upsert(
     request: Request,
     db: DB,
     account: CurrentAccount,
+    raw: RawBody,
     idProperty: Annotated[str | None, Query(max_length=255)] = None,
+    dry_run: DryRun = False,
 ) -> Any:
-    raw = await read_body(request)
     body = parse(raw, wire.UpsertBatch)
     _check_size(len(body.inputs))
-
-    def work() -> Response:
-        started = clock.iso(clock.now())
-        schema = _schema(db, account.id)
-        t = translate.resolve_type(schema, objectType)
-        items: list[Item] = []
-        seen: dict[str, str] = {}
-        duplicates: list[str] = []
-        for n, inp in enumerate(body.inputs):
-            prop = inp.idProperty or idProperty
-            if not prop:
-                raise _invalid(f"inputs[{n}].idProperty is required for upsert")
-            attr = _id_attribute(t, prop)
-            key = attr.key
-            value = translate.value_in(attr, inp.id)
-            norm = identifier_value(value)
-            if norm in seen:
-                duplicates.append(inp.id)
-            seen[norm] = inp.id
-            attrs = translate.properties_in(t, inp.properties)
-            attrs[key] = value
-            item = Item(inp.objectWriteTraceId, f"inputs[{n}] ({prop}={inp.id})")
-            item.command = {"attributes": attrs}
-            item.extra = {"key": key, "wanted": [*inp.properties, prop]}
-            items.append(item)
-        if duplicates:
-            raise _invalid(
-                f"Duplicate IDs found in batch input: {duplicates}. IDs must be unique",
-                ids=duplicates,
-            )
-        _check(t, items)
-        for item in items:
-            if item.command is not None:
-                key = item.extra["key"]
-                item.command["match"] = [key, item.command["attributes"][key]]
-        _apply(db, account.id, t, items)
-        return _respond(db, t, items, started=started, ok_status=200, upsert=True)
-
-    return await run_sync(work)
+    write = _Write(objectType, lambda t: translate.upsert_commands(t, body.inputs, idProperty))
+    return await _batch(request, db, account.id, write, dry_run=dry_run, ok_status=200, upsert=True)
 
 
 @router.post(
@@ -274,64 +183,13 @@ async def batch_create(
     request: Request,
     db: DB,
     account: CurrentAccount,
+    raw: RawBody,
+    dry_run: DryRun = False,
 ) -> Any:
-    body = parse(await read_body(request), wire.CreateBatch)
+    body = parse(raw, wire.CreateBatch)
     _check_size(len(body.inputs))
-
-    def work() -> Response:
-        started = clock.iso(clock.now())
-        t = translate.resolve_type(_schema(db, account.id), objectType)
-        items = []
-        for n, inp in enumerate(body.inputs):
-            item = Item(inp.objectWriteTraceId, f"inputs[{n}]")
-            item.command = {"attributes": translate.properties_in(t, inp.properties)}
-            item.extra = {"wanted": list(inp.properties)}
-            items.append(item)
-        _check(t, items)
-        _apply(db, account.id, t, items)
-        return _respond(db, t, items, started=started, ok_status=201)
-
-    return await run_sync(work)
-
-
-def _update_items(
-    db: Any, t: ObjectType, inputs: list[wire.UpdateInput], id_property: str | None
-) -> list[Item]:
-    """Update inputs as commands on internal ids: a unique property's values are looked up
-    first, and what is not found fails as HubSpot's OBJECT_NOT_FOUND."""
-    items = []
-    by_value: dict[str, list[Item]] = {}
-    for n, inp in enumerate(inputs):
-        prop = inp.idProperty or id_property
-        item = Item(inp.objectWriteTraceId, f"inputs[{n}] (id {inp.id})")
-        item.command = {"attributes": translate.properties_in(t, inp.properties)}
-        item.extra = {"wanted": list(inp.properties)}
-        items.append(item)
-        if prop and prop != "hs_object_id":
-            attr = _id_attribute(t, prop)
-            key = attr.key
-            value = identifier_value(translate.value_in(attr, inp.id))
-            by_value.setdefault(key, []).append(item)
-            item.extra["lookup"] = (key, value, inp.id)
-        elif inp.id.isdigit() and len(inp.id) <= 18:
-            item.command["id"] = int(inp.id)
-        else:
-            item.command = None
-            item.fail("OBJECT_NOT_FOUND", f"no {t.name} object has id {inp.id!r}", [inp.id])
-    if by_value:
-        with db.read() as conn:
-            for key, group in by_value.items():
-                found = records.lookup(conn, t, key, [i.extra["lookup"][1] for i in group])
-                for item in group:
-                    _, value, given = item.extra["lookup"]
-                    if value in found and item.command is not None:
-                        item.command["id"] = found[value]
-                    else:
-                        item.command = None
-                        item.fail(
-                            "OBJECT_NOT_FOUND", f"no {t.name} object has {key} {given!r}", [given]
-                        )
-    return items
+    write = _Write(objectType, lambda t: translate.create_commands(t, body.inputs))
+    return await _batch(request, db, account.id, write, dry_run=dry_run, ok_status=201)
 
 
 @router.post(
@@ -346,26 +204,49 @@ async def batch_update(
     request: Request,
     db: DB,
     account: CurrentAccount,
+    raw: RawBody,
     idProperty: Annotated[str | None, Query(max_length=255)] = None,
+    dry_run: DryRun = False,
 ) -> Any:
-    body = parse(await read_body(request), wire.UpdateBatch)
+    body = parse(raw, wire.UpdateBatch)
     _check_size(len(body.inputs))
+    write = _Write(objectType, lambda t: translate.update_commands(t, body.inputs, idProperty))
+    return await _batch(request, db, account.id, write, dry_run=dry_run, ok_status=200)
 
-    def work() -> Response:
-        started = clock.iso(clock.now())
-        t = translate.resolve_type(_schema(db, account.id), objectType)
-        items = _update_items(db, t, body.inputs, idProperty)
-        _check(t, items)
-        _apply(db, account.id, t, items)
-        return _respond(db, t, items, started=started, ok_status=200)
 
-    return await run_sync(work)
+def _archive_build(object_type: str, given: list[str]) -> Any:
+    def build(conn: Any, schema: AccountSchema) -> Submission:
+        t = translate.resolve_type(schema, object_type)
+        return records.archive_submission(
+            schema, t.name, translate.archive_ids(given), allow_system=True
+        )
+
+    return build
+
+
+async def _archive(
+    request: Request,
+    db: Database,
+    account_id: int,
+    object_type: str,
+    given: list[str],
+    dry_run: bool,
+) -> Response:
+    build = _archive_build(object_type, given)
+    if dry_run:
+        return dry_run_answer(db, account_id, prepare(db, account_id, build))
+    if translate.archive_ids(given):
+        await write_now(request, db, account_id, build, dialect="hubspot")
+    else:  # names no object: nothing to archive, but the type must exist
+        translate.resolve_type(_schema(db, account_id), object_type)
+    return Response(status_code=204)
 
 
 @router.post(
     "/objects/{objectType}/batch/archive",
     status_code=204,
     response_class=Response,
+    responses=DRY_RUN,
     summary="Archive objects (synchronous)",
     openapi_extra=json_body(wire.ArchiveBatch),
 )
@@ -374,23 +255,12 @@ async def batch_archive(
     request: Request,
     db: DB,
     account: CurrentAccount,
+    raw: RawBody,
+    dry_run: DryRun = False,
 ) -> Response:
-    body = parse(await read_body(request), wire.ArchiveBatch)
+    body = parse(raw, wire.ArchiveBatch)
     _check_size(len(body.inputs))
-    await run_sync(_archive, db, account.id, objectType, [i.id for i in body.inputs])
-    return Response(status_code=204)
-
-
-def _archive(db: Any, account_id: int, object_type: str, given: list[str]) -> None:
-    t = translate.resolve_type(_schema(db, account_id), object_type)
-    ids = [int(i) for i in given if i.isdigit() and len(i) <= 18]
-    if ids:
-        apply_now(
-            db,
-            lambda conn: records.accept_archive(
-                conn, account_id, t.name, ids, dialect="hubspot", allow_system=True
-            ),
-        )
+    return await _archive(request, db, account.id, objectType, [i.id for i in body.inputs], dry_run)
 
 
 # ---- reads ----------------------------------------------------------------------------------
@@ -407,7 +277,7 @@ def _read(
     """given id → record, and the ids not found."""
     with db.read() as conn:
         if id_property and id_property != "hs_object_id":
-            attr = _id_attribute(
+            attr = translate.id_attribute(
                 t, id_property, f"{id_property!r} is not a unique property of {t.name}"
             )
             norm = {g: identifier_value(translate.value_in(attr, g)) for g in given}
@@ -433,74 +303,71 @@ def _with_history(db: Any, t: ObjectType, ids: list[int], names: list[str]) -> A
     summary="Read objects by id or unique property",
     openapi_extra=json_body(wire.ReadBatch),
 )
-async def batch_read(
+def batch_read(
     objectType: ObjectTypeParam,
-    request: Request,
     db: DB,
     account: CurrentAccount,
+    raw: RawBody,
     archived: Archived = None,
 ) -> Any:
-    body = parse(await read_body(request), wire.ReadBatch)
+    body = parse(raw, wire.ReadBatch)
     limit = wire.MAX_HISTORY_INPUTS if body.propertiesWithHistory else wire.MAX_INPUTS
     if body.propertiesWithHistory and len(body.inputs) > limit:
-        raise _invalid(
+        raise translate.invalid(
             "The maximum number of inputs supported in a batch request for property histories "
             f"is {limit}. Please reduce the number of items and try again"
         )
     _check_size(len(body.inputs), limit)
 
-    def work() -> Response:
-        started = clock.iso(clock.now())
-        t = translate.resolve_type(_schema(db, account.id), objectType)
-        given = [i.id for i in body.inputs]
-        found, missing = _read(
-            db, t, given, id_property=body.idProperty, archived=translate.flag(archived)
-        )
-        history = (
-            _with_history(db, t, [r["id"] for r in found.values()], body.propertiesWithHistory)
-            if body.propertiesWithHistory
-            else {}
-        )
-        seen: set[int] = set()
-        results = []
-        for g in given:
-            record = found.get(g)
-            if record is None or record["id"] in seen:
-                continue
-            seen.add(record["id"])
-            results.append(
-                translate.object_out(
-                    t,
-                    record,
-                    wanted=body.properties,
-                    history=history.get(record["id"]),
-                    with_history=body.propertiesWithHistory,
-                )
+    started = clock.iso(clock.now())
+    t = translate.resolve_type(_schema(db, account.id), objectType)
+    given = [i.id for i in body.inputs]
+    found, missing = _read(
+        db, t, given, id_property=body.idProperty, archived=translate.flag(archived)
+    )
+    history = (
+        _with_history(db, t, [r["id"] for r in found.values()], body.propertiesWithHistory)
+        if body.propertiesWithHistory
+        else {}
+    )
+    seen: set[int] = set()
+    results = []
+    for g in given:
+        record = found.get(g)
+        if record is None or record["id"] in seen:
+            continue
+        seen.add(record["id"])
+        results.append(
+            translate.object_out(
+                t,
+                record,
+                wanted=body.properties,
+                history=history.get(record["id"]),
+                with_history=body.propertiesWithHistory,
             )
-        response: dict[str, Any] = {
-            "status": "COMPLETE",
-            "results": results,
-            "requestedAt": started,
-            "startedAt": started,
-            "completedAt": clock.iso(clock.now()),
-            "links": {},
-        }
-        if missing:
-            response["errors"] = [
-                {
-                    "status": "error",
-                    "category": "OBJECT_NOT_FOUND",
-                    "message": f"Could not get some {t.name.upper()} objects, they may be "
-                    "deleted or not exist. Check that ids are valid.",
-                    "context": {"ids": missing},
-                    "errors": [],
-                    "links": {},
-                }
-            ]
-            response["numErrors"] = 1
-        return FastJSON(response, status_code=207 if missing else 200)
-
-    return await run_sync(work)
+        )
+    response: dict[str, Any] = {
+        "status": "COMPLETE",
+        "results": results,
+        "requestedAt": started,
+        "startedAt": started,
+        "completedAt": clock.iso(clock.now()),
+        "links": {},
+    }
+    if missing:
+        response["errors"] = [
+            {
+                "status": "error",
+                "category": "OBJECT_NOT_FOUND",
+                "message": f"Could not get some {t.name.upper()} objects, they may be "
+                "deleted or not exist. Check that ids are valid.",
+                "context": {"ids": missing},
+                "errors": [],
+                "links": {},
+            }
+        ]
+        response["numErrors"] = 1
+    return FastJSON(response, status_code=207 if missing else 200)
 
 
 @router.get("/objects/{objectType}", response_model=wire.ObjectPage, summary="List objects")
@@ -573,19 +440,11 @@ def get_object(
     )
 
 
-def _single(items: list[Item]) -> None:
-    """A single-object write answers its one failure as an error, not a 207."""
-    error = items[0].error
-    if error is not None:
-        if error["category"] == "OBJECT_NOT_FOUND":
-            raise NotFound(error["message"], field="objectId")
-        raise CrmError(error["message"], field="properties")
-
-
 @router.post(
     "/objects/{objectType}",
     status_code=201,
     response_model=wire.SimplePublicObject,
+    responses=DRY_RUN,
     summary="Create one object",
     openapi_extra=json_body(wire.SingleCreate),
 )
@@ -594,29 +453,20 @@ async def create_object(
     request: Request,
     db: DB,
     account: CurrentAccount,
+    raw: RawBody,
+    dry_run: DryRun = False,
 ) -> Any:
-    body = parse(await read_body(request), wire.SingleCreate)
-
-    def work() -> Any:
-        t = translate.resolve_type(_schema(db, account.id), objectType)
-        item = Item(None, "the object")
-        item.command = {"attributes": translate.properties_in(t, body.properties)}
-        _check(t, [item])
-        _apply(db, account.id, t, [item])
-        _single([item])
-        with db.read() as conn:
-            record = records.by_ids(conn, t, [item.record_id or 0], archived=None)
-        return JSONResponse(
-            translate.object_out(t, record[item.record_id or 0], wanted=list(body.properties)),
-            status_code=201,
-        )
-
-    return await run_sync(work)
+    body = parse(raw, wire.SingleCreate)
+    inputs = [wire.CreateInput(properties=body.properties)]
+    write = _Write(objectType, lambda t: translate.create_commands(t, inputs))
+    answer = await _single(request, db, account.id, write, dry_run=dry_run)
+    return answer if dry_run else JSONResponse(answer, status_code=201)
 
 
 @router.patch(
     "/objects/{objectType}/{objectId}",
     response_model=wire.SimplePublicObject,
+    responses=DRY_RUN,
     summary="Update one object",
     openapi_extra=json_body(wire.SingleUpdate),
 )
@@ -626,255 +476,29 @@ async def update_object(
     request: Request,
     db: DB,
     account: CurrentAccount,
+    raw: RawBody,
     idProperty: Annotated[str | None, Query(max_length=255)] = None,
+    dry_run: DryRun = False,
 ) -> Any:
-    body = parse(await read_body(request), wire.SingleUpdate)
-
-    def work() -> Any:
-        t = translate.resolve_type(_schema(db, account.id), objectType)
-        inp = wire.UpdateInput(id=objectId, properties=body.properties)
-        items = _update_items(db, t, [inp], idProperty)
-        _check(t, items)
-        _apply(db, account.id, t, items)
-        _single(items)
-        with db.read() as conn:
-            record = records.by_ids(conn, t, [items[0].record_id or 0], archived=None)
-        return translate.object_out(
-            t, record[items[0].record_id or 0], wanted=list(body.properties)
-        )
-
-    return await run_sync(work)
+    body = parse(raw, wire.SingleUpdate)
+    inputs = [wire.UpdateInput(id=objectId, properties=body.properties)]
+    write = _Write(objectType, lambda t: translate.update_commands(t, inputs, idProperty))
+    return await _single(request, db, account.id, write, dry_run=dry_run)
 
 
 @router.delete(
     "/objects/{objectType}/{objectId}",
     status_code=204,
     response_class=Response,
+    responses=DRY_RUN,
     summary="Archive one object",
 )
 async def archive_object(
     objectType: ObjectTypeParam,
     objectId: Annotated[str, Path(min_length=1, max_length=255)],
+    request: Request,
     db: DB,
     account: CurrentAccount,
+    dry_run: DryRun = False,
 ) -> Response:
-    await run_sync(_archive, db, account.id, objectType, [objectId])
-    return Response(status_code=204)
-
-
-# ---- properties -----------------------------------------------------------------------------
-
-
-def _properties_of(t: ObjectType) -> list[dict[str, Any]]:
-    return [translate.property_out(t, a, i) for i, a in enumerate(t.attributes.values())]
-
-
-@router.get(
-    "/properties/{objectType}", response_model=wire.PropertyList, summary="An object's properties"
-)
-def list_properties(
-    objectType: ObjectTypeParam,
-    db: DB,
-    account: CurrentAccount,
-    archived: Archived = None,
-) -> Any:
-    t = translate.resolve_type(_schema(db, account.id), objectType)
-    return {"results": [] if translate.flag(archived) else _properties_of(t)}
-
-
-def _property(db: Any, account_id: int, object_type: str, name: str) -> dict[str, Any]:
-    t = translate.resolve_type(_schema(db, account_id), object_type)
-    key = translate.attribute_key(t, name)
-    if key not in t.attributes:
-        raise NotFound(f"Property {name} does not exist", field="propertyName")
-    position = list(t.attributes).index(key)
-    return translate.property_out(t, t.attributes[key], position)
-
-
-@router.post(
-    "/properties/{objectType}",
-    status_code=201,
-    response_model=wire.Property,
-    summary="Create a property (it lands in the schema document)",
-    openapi_extra=json_body(wire.PropertyCreate),
-)
-async def create_property(
-    objectType: ObjectTypeParam,
-    request: Request,
-    db: DB,
-    account: CurrentAccount,
-) -> Any:
-    body = parse(await read_body(request), wire.PropertyCreate)
-
-    def work() -> Any:
-        t = translate.resolve_type(_schema(db, account.id), objectType)
-        key = translate.new_attribute_key(t, body.name)
-        spec = translate.attribute_spec(body.model_dump())
-        with db.write() as conn:
-            schemas.add_attribute(conn, account.id, t.name, key, spec)
-        return JSONResponse(_property(db, account.id, objectType, key), status_code=201)
-
-    return await run_sync(work)
-
-
-@router.get(
-    "/properties/{objectType}/{propertyName}", response_model=wire.Property, summary="A property"
-)
-def get_property(
-    objectType: ObjectTypeParam,
-    propertyName: Annotated[str, Path(min_length=1, max_length=255)],
-    db: DB,
-    account: CurrentAccount,
-) -> Any:
-    return _property(db, account.id, objectType, propertyName)
-
-
-@router.patch(
-    "/properties/{objectType}/{propertyName}",
-    response_model=wire.Property,
-    summary="Change a property's label, type or options",
-    openapi_extra=json_body(wire.PropertyUpdate),
-)
-async def update_property(
-    objectType: ObjectTypeParam,
-    propertyName: Annotated[str, Path(min_length=1, max_length=255)],
-    request: Request,
-    db: DB,
-    account: CurrentAccount,
-) -> Any:
-    body = parse(await read_body(request), wire.PropertyUpdate)
-
-    def work() -> Any:
-        t = translate.resolve_type(_schema(db, account.id), objectType)
-        key = translate.attribute_key(t, propertyName)
-        current = t.attributes.get(key)
-        if current is None:
-            raise NotFound(f"Property {propertyName} does not exist", field="propertyName")
-        if current.builtin:
-            raise CrmError(f"{propertyName} is built in and cannot be changed", field="name")
-        changes: dict[str, Any] = {}
-        if body.label is not None:
-            changes["label"] = body.label
-        if body.type is not None:
-            changes.update(
-                translate.attribute_spec(
-                    {
-                        "name": key,
-                        "label": body.label or current.label,
-                        "type": body.type,
-                        "fieldType": body.fieldType,
-                        "options": [o.model_dump() for o in body.options or []],
-                        "hasUniqueValue": current.unique,
-                    }
-                )
-            )
-        elif body.options is not None:
-            changes["options"] = [
-                {"key": o.value, "label": o.label or o.value} for o in body.options
-            ]
-        with db.write() as conn:
-            schemas.change_attribute(conn, account.id, t.name, key, changes)
-        return _property(db, account.id, objectType, key)
-
-    return await run_sync(work)
-
-
-# ---- schemas --------------------------------------------------------------------------------
-
-
-def _schema_out(schema: AccountSchema, t: ObjectType) -> dict[str, Any]:
-    type_id = translate.object_type_id(t)
-    associations = []
-    for other_name in sorted(t.associations):
-        other = schema.types[other_name]
-        associations.append(
-            {
-                "id": f"{min(t.id, other.id)}{max(t.id, other.id)}",
-                "fromObjectTypeId": type_id,
-                "toObjectTypeId": translate.object_type_id(other),
-                "name": f"{t.name}_to_{other.name}",
-            }
-        )
-    primary = t.primary_attribute
-    return {
-        "id": str(t.id),
-        "objectTypeId": type_id,
-        "fullyQualifiedName": translate.fully_qualified_name(schema.account_id, t),
-        "name": t.name,
-        "labels": {"singular": t.label, "plural": t.label},
-        "primaryDisplayProperty": primary,
-        "secondaryDisplayProperties": [],
-        "requiredProperties": [primary] if primary else [],
-        "searchableProperties": [a.key for a in t.unique_attributes],
-        "properties": _properties_of(t),
-        "associations": associations,
-        "metaType": "PORTAL_SPECIFIC",
-        "archived": False,
-    }
-
-
-def _associated_name(schema: AccountSchema, given: str) -> str:
-    if given.upper() == "CONTACT" or given.lower() in translate.CONTACTS:
-        return "contact"
-    return translate.resolve_type(schema, given).name
-
-
-def _list_schemas(db: DB, account: CurrentAccount) -> Any:
-    schema = _schema(db, account.id)
-    custom = [t for t in schema.types.values() if not t.is_system]
-    return {"results": [_schema_out(schema, t) for t in sorted(custom, key=lambda t: t.id)]}
-
-
-def _get_schema(objectType: str, db: DB, account: CurrentAccount) -> Any:
-    schema = _schema(db, account.id)
-    return _schema_out(schema, translate.resolve_type(schema, objectType))
-
-
-async def _create_schema(request: Request, db: DB, account: CurrentAccount) -> Any:
-    body = parse(await read_body(request), wire.ObjectSchemaEgg)
-
-    def work() -> Any:
-        schema = _schema(db, account.id)
-        name = body.name.lower()
-        attributes = {p.name: translate.attribute_spec(p.model_dump()) for p in body.properties}
-        primary = body.primaryDisplayProperty or next(iter(body.requiredProperties), None)
-        if primary is None:
-            primary = next((k for k, a in attributes.items() if a["type"] == "text"), None)
-        spec = {
-            "label": body.labels.singular or name,
-            "primary_attribute": primary,
-            "attributes": attributes,
-            "associations": [_associated_name(schema, a) for a in body.associatedObjects],
-        }
-        with db.write() as conn:
-            schemas.create_type(conn, account.id, name, spec)
-        schema = _schema(db, account.id)
-        return JSONResponse(_schema_out(schema, schema.types[name]), status_code=201)
-
-    return await run_sync(work)
-
-
-for prefix in ("/crm-object-schemas/v3/schemas", "/crm/v3/schemas"):
-    schemas_router.add_api_route(
-        prefix,
-        _list_schemas,
-        methods=["GET"],
-        response_model=wire.SchemaList,
-        summary="Custom object schemas",
-    )
-    schemas_router.add_api_route(
-        prefix,
-        _create_schema,
-        methods=["POST"],
-        status_code=201,
-        response_model=wire.ObjectSchema,
-        summary="Create a custom object (it lands in the schema document)",
-        openapi_extra=json_body(wire.ObjectSchemaEgg),
-    )
-    schemas_router.add_api_route(
-        prefix + "/{objectType}",
-        _get_schema,
-        methods=["GET"],
-        response_model=wire.ObjectSchema,
-        summary="One custom object schema",
-    )
+    return await _archive(request, db, account.id, objectType, [objectId], dry_run)

@@ -4,22 +4,23 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, Path, Request
 
-from crmbatch import metrics
 from crmbatch.core.contacts import batch as contacts_batch
 from crmbatch.core.errors import InvalidInput, NotAcceptable, Unprocessable
-from crmbatch.core.processes import service as processes
 from crmbatch.core.webhooks import targets
 from crmbatch.dialects.common import (
     DB,
+    DRY_RUN,
     CurrentAccount,
+    DryRun,
+    RawBody,
+    accept,
+    accepted_answer,
+    dry_run_answer,
     json_body,
     parse,
-    read_body,
-    replay_headers,
-    run_sync,
+    prepare,
 )
 from crmbatch.dialects.mainbrainer import translate, wire
 
@@ -51,52 +52,60 @@ def _accepts_json(request: Request) -> None:
     )
 
 
+AcceptsJson = Annotated[None, Depends(_accepts_json)]
+
+
 @router.post(
     "/contacts/batch",
     status_code=202,
     response_model=wire.BatchAccepted,
+    responses=DRY_RUN,
     summary="Create or update a batch of contacts (asynchronous; the report goes to webHookUrl)",
     openapi_extra=json_body(wire.ContactsBatchRequest),
 )
-async def contacts_batch_upsert(request: Request, db: DB, account: CurrentAccount) -> Any:
-    _accepts_json(request)
-    raw = await read_body(request)
-    settings = request.app.state.settings
-    key = request.headers.get("idempotency-key")
-
-    def accept() -> Any:
-        try:
-            body = parse(raw, wire.ContactsBatchRequest)
-        except InvalidInput as e:
-            raise Unprocessable(e.message, field=e.field) from None
-        if body.webHookUrl is not None:
-            try:
-                targets.check(
-                    body.webHookUrl,
-                    allow_private=settings.webhook_allow_private,
-                    field="webHookUrl",
-                )
-            except targets.UnsafeTarget as e:
-                raise Unprocessable(e.message, field="webHookUrl") from None
-        with db.write() as conn:
-            return contacts_batch.accept_contacts(
-                conn,
-                account.id,
-                translate.contact_items(body),
-                list_uuid=str(body.listId) if body.listId else None,
-                dialect="mainbrainer",
-                idempotency_key=key,
-                digest=processes.request_hash(request.url.path, raw) if key else None,
-                notify_url=body.webHookUrl,
-            )
-
-    result = await run_sync(accept)
-    if not result.accepted.replayed:
-        metrics.BATCHES_ACCEPTED.labels(contacts_batch.KIND_CONTACTS).inc()
-        request.app.state.wake_worker()
-    return JSONResponse(
-        translate.accepted(result), status_code=202, headers=replay_headers(result.accepted)
+def contacts_batch_upsert(
+    request: Request,
+    db: DB,
+    account: CurrentAccount,
+    _json: AcceptsJson,
+    raw: RawBody,
+    dry_run: DryRun = False,
+) -> Any:
+    try:
+        body = parse(raw, wire.ContactsBatchRequest)
+    except InvalidInput as e:
+        raise Unprocessable(e.message, field=e.field) from None
+    checked = prepare(
+        db,
+        account.id,
+        lambda conn, schema: contacts_batch.contacts_submission(
+            conn,
+            schema,
+            translate.contact_items(body),
+            list_uuid=str(body.listId) if body.listId else None,
+        ),
     )
+    if dry_run:
+        return dry_run_answer(db, account.id, checked.submission)
+    if body.webHookUrl is not None:
+        try:
+            targets.check(
+                body.webHookUrl,
+                allow_private=request.app.state.settings.webhook_allow_private,
+                field="webHookUrl",
+            )
+        except targets.UnsafeTarget as e:
+            raise Unprocessable(e.message, field="webHookUrl") from None
+    accepted = accept(
+        request,
+        db,
+        account.id,
+        checked.submission,
+        dialect="mainbrainer",
+        raw=raw,
+        notify_url=body.webHookUrl,
+    )
+    return accepted_answer(accepted, translate.accepted(accepted, checked))
 
 
 @router.get(

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from crmbatch.core.contacts.batch import ContactsAccepted
+from crmbatch.core.contacts.batch import ContactsChecked, report_of
 from crmbatch.core.errors import CrmError
+from crmbatch.core.processes.service import Accepted
 from crmbatch.dialects.mainbrainer import wire
 
 #: MainBrainer answers limits with 400, an unusable field with 422, a wrong media type with 406
@@ -74,12 +75,12 @@ def _invalid(props: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
-def accepted(result: ContactsAccepted) -> dict[str, Any]:
+def accepted(accepted: Accepted, result: ContactsChecked) -> dict[str, Any]:
     return {
         "status": "Success",
         "message": "Batch accepted for processing",
         "data": {
-            "batchId": str(result.accepted.process_id),
+            "batchId": str(accepted.process_id),
             "processed": "false",
             "contactId": None,
             "status": 0,
@@ -111,3 +112,8 @@ def report(r: dict[str, Any]) -> dict[str, Any]:
         "invalidContactIdList": [str(i) for i in r["invalid_contact_ids"]],
         "completedAt": r["completed_at"],
     }
+
+
+def webhook_body(process: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
+    """The completion webhook of a contacts batch: its report, as ``GET`` shows it."""
+    return report(report_of(process, payload))

@@ -9,6 +9,7 @@ import orjson
 import yaml
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from crmbatch import metrics
 from crmbatch.core import clock
@@ -26,7 +27,6 @@ from crmbatch.dialects.common import (
     json_body,
     parse,
     read_body,
-    run_sync,
 )
 from crmbatch.dialects.native import wire
 
@@ -114,7 +114,7 @@ async def put_schema(request: Request, db: DB, account: CurrentAccount) -> Any:
             changes = schemas.apply(conn, account.id, doc, allow_destructive=allow)
             return changes, schemas.export(conn, account.id)
 
-    changes, exported = await run_sync(apply)
+    changes, exported = await run_in_threadpool(apply)
     return JSONResponse(exported, headers={"X-Crmbatch-Schema-Changes": str(len(changes))})
 
 
@@ -186,7 +186,7 @@ async def create_list(request: Request, db: DB, account: CurrentAccount) -> Any:
         with db.write() as conn:
             return lists.create(conn, account.id, body.name)
 
-    return JSONResponse(await run_sync(create), status_code=201)
+    return JSONResponse(await run_in_threadpool(create), status_code=201)
 
 
 @v1.get("/lists", response_model=wire.ContactLists, summary="The account's contact lists")

@@ -67,6 +67,18 @@ class Counts(BaseModel):
     skipped: int
 
 
+class DryRun(BaseModel):
+    """What a batch sent with ``?dry_run=true`` would do; nothing was written."""
+
+    dry_run: bool = True
+    applied_through: int | None = Field(
+        description="the last process of the batch's partition already applied: the plan sees "
+        "what it and those before it wrote, not the batches queued after it"
+    )
+    counts: Counts
+    results: list[RecordResult] = Field(description="one per item, in input order")
+
+
 class WebhookDelivery(BaseModel):
     id: str = Field(description="X-Crmbatch-Delivery: the same on every attempt")
     url: str

@@ -1,0 +1,255 @@
+"""A process's life after accept: claimed under a lease, applied in one transaction with its
+results, its ``completed`` state and the webhook deliveries that announce it, or given back.
+Also the synchronous way in (:func:`write_now`): accept and apply in one transaction.
+
+Exactly once: the claim is committed first (status ``in_process`` under a lease); the apply
+transaction then locks the row again and proceeds only if this worker still owns it and it is not
+completed. A worker that dies mid-apply leaves nothing (its transaction rolls back) and its lease
+runs out, so another worker takes the process over.
+
+Order: the processes of a partition (an account's object type) are applied one at a time, in id
+order, and ids follow the order in which they were accepted (committed).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.engine import Connection, RowMapping
+
+from crmbatch.core import clock
+from crmbatch.core.processes import runner, store
+from crmbatch.core.processes.service import Submission, accept, partition_key
+from crmbatch.core.results import Outcome
+from crmbatch.core.schema import service as schemas
+from crmbatch.core.schema.model import AccountSchema
+from crmbatch.core.webhooks import render
+from crmbatch.core.webhooks import service as webhooks
+from crmbatch.db.engine import Database
+
+log = logging.getLogger("crmbatch.processes")
+
+#: a process that failed this many times is marked failed for good
+MAX_ATTEMPTS = 5
+#: at most this many items (records, events) are applied in one transaction when several small
+#: batches of one partition wait in line
+MAX_GROUP_ITEMS = 1000
+
+
+def claim_group(
+    db: Database, worker_id: str, lease_seconds: float, *, max_items: int = MAX_GROUP_ITEMS
+) -> list[RowMapping]:
+    """Lease the next process and the queued ones right behind it in its partition (same kind,
+    up to ``max_items`` items): one claim, committed before anything is applied."""
+    with db.write(background=True) as conn:
+        now = clock.now()  # inside the transaction: never before what it waited for
+        lease_until = now + timedelta(seconds=lease_seconds)
+        head = store.claim_next(
+            conn,
+            worker_id=worker_id,
+            now=now,
+            lease_until=lease_until,
+            skip_locked=not db.is_sqlite,
+        )
+        if head is None:
+            return []
+        if head["kind"] not in runner.GROUPABLE or head["received"] >= max_items:
+            return [head]
+        followers = store.claim_followers(
+            conn, head, worker_id=worker_id, now=now, lease_until=lease_until, max_items=max_items
+        )
+        return [head, *followers]
+
+
+def claim(db: Database, worker_id: str, lease_seconds: float) -> RowMapping | None:
+    """Lease the next process alone."""
+    group = claim_group(db, worker_id, lease_seconds, max_items=1)
+    return group[0] if group else None
+
+
+def apply_claimed(
+    db: Database,
+    claimed: list[RowMapping] | RowMapping,
+    worker_id: str,
+    *,
+    policy: webhooks.RetryPolicy = webhooks.RetryPolicy(),
+    debug_delay: float = 0.0,
+) -> list[Outcome] | None:
+    """Apply claimed processes (one row or a group) in one transaction, with the webhook
+    deliveries that announce them; their outcomes, or None if they were no longer ours to apply
+    or the attempt failed (then they are given back)."""
+    rows = claimed if isinstance(claimed, list) else [claimed]
+    group = runner.group_of(rows)
+    try:
+        prepared = None
+        if db.is_sqlite:  # one writer at a time there: do the reading and computing before
+            with db.read() as conn:
+                prepared = runner.prepare(conn, group)
+        with db.write(background=True) as conn:
+            if not _still_ours(conn, rows, worker_id, for_update=not db.is_sqlite):
+                return None
+            outcomes = runner.run(conn, group, prepared)
+            if debug_delay:
+                time.sleep(debug_delay)
+            complete(conn, rows, outcomes, policy)
+    except Exception as exc:
+        ids = [r["id"] for r in rows]
+        log.exception("process.apply_failed", extra={"process_id": ids[0], "group": ids})
+        for row in rows:
+            give_back(db, row, worker_id, exc, policy)
+        return None
+    return outcomes
+
+
+def _still_ours(conn: Connection, rows: list[RowMapping], worker_id: str, for_update: bool) -> bool:
+    for row in rows:
+        current = store.lock(conn, row["id"], for_update=for_update)
+        if (
+            current is None
+            or current["status"] != "in_process"
+            or current["worker_id"] != worker_id
+        ):
+            log.info("process.lost", extra={"process_id": row["id"]})
+            return False
+    return True
+
+
+def complete(
+    conn: Connection, rows: list[Any], outcomes: list[Outcome], policy: webhooks.RetryPolicy
+) -> None:
+    """Mark processes completed with their counts and per-item results, and queue the webhooks
+    that announce them (same transaction as the data they describe)."""
+    at = clock.now()
+    announced = [
+        (row, render.render(row, outcome, at))
+        for row, outcome in zip(rows, outcomes, strict=True)
+        if row["notify_url"]
+    ]
+    webhooks.enqueue(conn, announced, at=at, policy=policy)
+    for row, outcome in zip(rows, outcomes, strict=True):
+        store.complete(
+            conn,
+            row["id"],
+            status="completed",
+            counts=outcome.counts,
+            results=outcome.results,
+            at=at,
+        )
+
+
+def give_back(
+    db: Database, row: Any, worker_id: str, exc: Exception, policy: webhooks.RetryPolicy
+) -> None:
+    """After a failed attempt: queue it again, or, once attempts are used up, mark it failed and
+    announce that on its webhook."""
+    message = f"{type(exc).__name__}: {exc}"[:2000]
+    try:
+        with db.write() as conn:
+            if row["attempts"] < MAX_ATTEMPTS:
+                store.release(conn, row["id"], worker_id, error=message)
+                return
+            at = clock.now()
+            store.complete(
+                conn, row["id"], status="failed", counts={}, results=[], at=at, error=message
+            )
+            if row["notify_url"]:
+                body = render.render(row, None, at, error=message)
+                webhooks.enqueue(conn, [(row, body)], at=at, policy=policy)
+    except Exception:  # the database is away: the lease will run out and someone retries
+        log.exception("process.release_failed", extra={"process_id": row["id"]})
+
+
+# -- the synchronous way in ----------------------------------------------------------------------
+
+
+class PartitionBusy(Exception):
+    """Earlier batches of the partition are still queued or being applied: a synchronous write
+    would overtake them, so it was not made (nothing was written)."""
+
+    def __init__(self, partition: str) -> None:
+        super().__init__(f"partition {partition} has batches waiting")
+        self.partition = partition
+
+
+@dataclass
+class Written:
+    """A batch written synchronously: its process, outcome, and what ``read_back`` returned."""
+
+    process_id: int
+    outcome: Outcome
+    schema: AccountSchema
+    submission: Submission
+    read: Any = None
+
+
+Build = Callable[[Connection, AccountSchema], Submission]
+ReadBack = Callable[[Connection, AccountSchema, Submission, Outcome], Any]
+
+
+def write_now(
+    db: Database,
+    account_id: int,
+    build: Build,
+    *,
+    dialect: str,
+    read_back: ReadBack | None = None,
+    lease_seconds: float = 30.0,
+) -> Written:
+    """Accept a batch and apply it now, in one transaction: ``build`` turns the request into a
+    submission against the schema of this very transaction, the engine applies it (resolving
+    every identifier inside the apply), and ``read_back`` reads what the answer shows before the
+    transaction ends.
+
+    The partition's order holds: when an earlier batch of it is queued or being applied, nothing
+    is written and :class:`PartitionBusy` is raised; the caller waits (without holding a
+    thread) and tries again, or gives up and says nothing was written.
+    """
+    with db.write() as conn:
+        schema = schemas.load(conn, account_id)
+        submission = build(conn, schema)
+        partition = partition_key(account_id, submission.object_type)
+        store.lock_accepts(conn, partition)
+        if store.busy(conn, partition):
+            raise PartitionBusy(partition)
+        accepted = accept(conn, account_id, submission, dialect=dialect)
+        now = clock.now()
+        row = store.claim_next(
+            conn,
+            worker_id=f"request:{uuid.uuid4().hex[:16]}",
+            now=now,
+            lease_until=now + timedelta(seconds=lease_seconds),
+            skip_locked=False,
+            only_id=accepted.process_id,
+        )
+        if row is None:  # cannot be: the partition was idle and the lock is held
+            raise PartitionBusy(partition)
+        (outcome,) = runner.run(conn, runner.group_of([row]))
+        complete(conn, [row], [outcome], webhooks.RetryPolicy())
+        read = read_back(conn, schema, submission, outcome) if read_back else None
+    return Written(accepted.process_id, outcome, schema, submission, read)
+
+
+def partition_busy(db: Database, partition: str) -> bool:
+    with db.read() as conn:
+        return store.busy(conn, partition)
+
+
+def wait_completed(db: Database, process_id: int, timeout: float) -> str:
+    """Wait until a process is completed or failed (polling, 5 ms growing to 50 ms); its status."""
+    deadline = time.monotonic() + timeout
+    pause = 0.005
+    while True:
+        with db.read() as conn:
+            status = store.status(conn, process_id)
+        if status in ("completed", "failed"):
+            return status
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"process {process_id} is still {status} after {timeout:.0f}s")
+        time.sleep(pause)
+        pause = min(pause * 2, 0.05)

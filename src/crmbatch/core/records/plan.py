@@ -1,0 +1,568 @@
+"""Plan a batch of record commands for one object type: read what it touches in bulk, walk the
+commands in order in memory, and decide each one's result. Nothing is written here (see
+:mod:`crmbatch.core.records.write`), so a plan can be made on a read snapshot, shown as a dry run,
+or made and written in one transaction.
+
+A record command (the dialect-neutral payload a process stores)::
+
+    {"id": 7?, "ext_id": "car-1"?, "match": ["vin", "WVW..."]?, "update_only": true?,
+     "attributes": {...}, "associations": [{"object_type": "garage", "action": "link",
+                                             "records": [{"id": 1} | {"ext_id": "g-1"}]}]}
+
+or ``{"reject": {"code": ..., "field": ..., "message": ...}}``: an item the dialect could not
+turn into a command (it fails with that error and touches nothing).
+
+Identifier rules: ``id`` updates only (unknown → the record fails) and wins over ``ext_id``;
+``match`` (a unique attribute) and ``ext_id`` update when found, else create, except that
+``update_only`` never creates (unknown → the record fails); none creates.
+Commands apply in order as if sent one after another: a later entry sees what an earlier one did.
+A record applies all or nothing: if one of its values or associations cannot be applied it fails
+alone, and the others go on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from crmbatch.core.contacts import identity
+from crmbatch.core.records import store
+from crmbatch.core.records.limits import MAX_ATTRIBUTES, MAX_IDENTIFIER
+from crmbatch.core.records.validate import AttributeChecker, Checked
+from crmbatch.core.results import Outcome, Problem, Result, error, problem
+from crmbatch.core.schema.model import AccountSchema, ObjectType
+from crmbatch.core.schema.service import unique_kind
+from crmbatch.core.values import identifier_value
+
+#: names the item at a position of the batch in messages (a group of processes names the
+#: process and the item within it)
+Origin = Callable[[int], str]
+
+
+def _this_batch(index: int) -> str:
+    return f"item {index} of this batch"
+
+
+@dataclass(slots=True)
+class Rec:
+    id: int  # negative while new: replaced by a reserved id before writing
+    ext_id: str | None
+    attributes: dict[str, Any]
+    is_new: bool
+    archived: bool = False
+    dirty: bool = False
+    #: the ext_id stored before this batch (None for new records)
+    stored_ext_id: str | None = None
+    #: the position of the command that created it (new records)
+    created_by: int | None = None
+    #: (index of the command, the attributes it changed), one per change
+    changes: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+
+
+class Failure(Exception):
+    def __init__(self, code: str, field: str | None, message: str) -> None:
+        super().__init__(message)
+        self.errors = [error(code, field, message)]
+
+
+class Invalid(Failure):
+    """Several problems with one command's values."""
+
+    def __init__(self, errors: list[Problem]) -> None:
+        Exception.__init__(self, errors[0]["message"])
+        self.errors = errors
+
+
+class Batch:
+    """The state a batch walks over: what it read, and what it has done so far in memory."""
+
+    def __init__(
+        self,
+        conn: Connection,
+        schema: AccountSchema,
+        t: ObjectType,
+        commands: list[dict[str, Any]],
+        *,
+        strict: bool = False,
+        origin: Origin = _this_batch,
+    ) -> None:
+        self.conn = conn
+        self.schema = schema
+        self.t = t
+        self.commands = commands
+        #: an attribute the type does not define fails the command instead of being ignored
+        self.strict = strict
+        self.origin = origin
+        self.by_id: dict[int, Rec] = {}
+        self.by_ext: dict[str, Rec] = {}
+        #: (kind, normalised value) → record id, as it stands now in this batch
+        self.owners: dict[tuple[str, str], int] = {}
+        #: the same, as it stood in the database before the batch (for the identifier diff)
+        self.initial_owners: dict[tuple[str, str], int] = {}
+        self.targets: dict[str, tuple[dict[int, int], dict[str, int]]] = {}
+        self.links: set[tuple[int, int]] = set()
+        self.initial_links: set[tuple[int, int]] = set()
+        self.next_temp = -1
+        self.unique_keys = {a.key for a in t.unique_attributes}
+
+    # -- bulk reads --------------------------------------------------------------------------
+
+    def _wanted(
+        self,
+    ) -> tuple[set[int], set[str], set[tuple[str, str]], dict[str, tuple[set[int], set[str]]]]:
+        """The ids, ext_ids, unique values and association targets the commands name."""
+        ids: set[int] = set()
+        ext_ids: set[str] = set()
+        pairs: set[tuple[str, str]] = set()
+        wanted: dict[str, tuple[set[int], set[str]]] = {}
+        for c in self.commands:
+            if c.get("id") is not None:
+                ids.add(c["id"])
+            if c.get("ext_id") is not None:
+                ext_ids.add(c["ext_id"])
+            if c.get("match"):
+                key, value = c["match"]
+                pairs.add((unique_kind(key), identifier_value(value)))
+            for kind, value in (c.get("identify") or {}).items():
+                if kind == "id":
+                    ids.add(value)
+                elif kind == "ext_id":
+                    ext_ids.add(value)
+                else:
+                    pairs.add((unique_kind(kind), identifier_value(value)))
+            attrs = c.get("attributes") or {}
+            for key in self.unique_keys:
+                value = attrs.get(key)
+                if value is not None:
+                    pairs.add((unique_kind(key), identifier_value(value)))
+            for a in c.get("associations") or ():
+                w = wanted.setdefault(a["object_type"], (set(), set()))
+                for r in a["records"]:
+                    if r.get("id") is not None:
+                        w[0].add(r["id"])
+                    elif r.get("ext_id") is not None:
+                        w[1].add(r["ext_id"])
+        return ids, ext_ids, pairs, wanted
+
+    def load(self) -> None:
+        ids, ext_ids, pairs, wanted = self._wanted()
+        self.initial_owners = store.lookup_identifiers(self.conn, self.t.id, pairs)
+        ids.update(self.initial_owners.values())
+        rows = store.fetch(self.conn, self.t.id, ext_ids=sorted(ext_ids))
+        loaded = {row[0] for row in rows}
+        rows += store.fetch(self.conn, self.t.id, ids=sorted(ids - loaded))
+        for rid, ext, attrs, archived in rows:
+            if rid in self.by_id:
+                continue
+            rec = Rec(rid, ext, attrs, is_new=False, archived=archived, stored_ext_id=ext)
+            self.by_id[rec.id] = rec
+            if rec.ext_id is not None:
+                self.by_ext[rec.ext_id] = rec
+            for key in self.unique_keys:  # the identifiers table mirrors these values
+                value = rec.attributes.get(key)
+                if value is not None:
+                    self.initial_owners[(unique_kind(key), identifier_value(value))] = rec.id
+        self.owners = dict(self.initial_owners)
+        other_ids: set[int] = set()
+        for type_name, (tids, text) in wanted.items():
+            other = self.schema.types.get(type_name)
+            by_id: dict[int, int] = {}
+            by_ext: dict[str, int] = {}
+            if other is not None:
+                found = store.fetch(self.conn, other.id, ids=sorted(tids))
+                found += store.fetch(self.conn, other.id, ext_ids=sorted(text))
+                for rid, ext, _, archived in found:
+                    if not archived:
+                        by_id[rid] = rid
+                        if ext is not None:
+                            by_ext[ext] = rid
+            self.targets[type_name] = (by_id, by_ext)
+            other_ids.update(by_id)
+        if self.t.name in wanted:
+            other_ids.update(self.by_id)
+        linked = store.existing_links(self.conn, sorted(self.by_id), sorted(other_ids))
+        self.initial_links = linked | {(b, a) for a, b in linked}
+        self.links = set(self.initial_links)
+
+    # -- naming ------------------------------------------------------------------------------
+
+    def label(self, rec: Rec) -> str:
+        """A record as messages name it: its id, or, for one this batch creates (it has no id
+        yet), the item that creates it and its ext_id."""
+        if not rec.is_new or rec.created_by is None:
+            return f"{self.t.name} record {rec.id}"
+        text = f"the {self.t.name} record created by {self.origin(rec.created_by)}"
+        return text + (f" (ext_id {rec.ext_id!r})" if rec.ext_id is not None else "")
+
+    # -- the walk ----------------------------------------------------------------------------
+
+    def _new(self, ext_id: str | None, index: int) -> Rec:
+        rec = Rec(self.next_temp, ext_id, {}, is_new=True, created_by=index)
+        self.next_temp -= 1
+        return rec
+
+    def _target(self, c: dict[str, Any], index: int) -> Rec:
+        """The record a command applies to (new or existing), by the identifier rules."""
+        ext_id = c.get("ext_id")
+        if ext_id is not None and len(ext_id) > MAX_IDENTIFIER:
+            raise Failure(
+                "invalid_value",
+                "identifiers.ext_id",
+                f"ext_id is longer than {MAX_IDENTIFIER} characters",
+            )
+        rec = self._resolve(c, index)
+        if ext_id is not None and ext_id != rec.ext_id:
+            holder = self.by_ext.get(ext_id)
+            if holder is not None and holder is not rec:  # an ext_id is never taken over
+                raise Failure(
+                    "ext_id_taken",
+                    "identifiers.ext_id",
+                    f"ext_id {ext_id!r} already belongs to {self.label(holder)}",
+                )
+        return rec
+
+    def _resolve(self, c: dict[str, Any], index: int) -> Rec:
+        if c.get("id") is not None:
+            rec = self.by_id.get(c["id"])
+            if rec is None:
+                raise Failure(
+                    "record_not_found",
+                    "identifiers.id",
+                    f"no {self.t.name} record has id {c['id']}; use ext_id to create records",
+                )
+            return rec
+        if c.get("match"):
+            key, value = c["match"]
+            owner = self.owners.get((unique_kind(key), identifier_value(value)))
+            if owner is not None:
+                rec = self.by_id[owner]
+                if c.get("ext_id") is not None and rec.ext_id not in (None, c["ext_id"]):
+                    raise Failure(
+                        "identifier_conflict",
+                        "identifiers.ext_id",
+                        f"{key}={value!r} matches {self.label(rec)}, whose ext_id is "
+                        f"{rec.ext_id!r}",
+                    )
+                return rec
+            if c.get("update_only"):
+                raise Failure(
+                    "record_not_found",
+                    f"identifiers.{key}",
+                    f"no {self.t.name} record has {key} {value!r}",
+                )
+        if c.get("ext_id") is not None:
+            return self.by_ext.get(c["ext_id"]) or self._new(c["ext_id"], index)
+        return self._new(None, index)
+
+    def _owner(self, kind: str, value: Any) -> Rec | None:
+        if kind == "ext_id":
+            return self.by_ext.get(value)
+        owner = self.owners.get((unique_kind(kind), identifier_value(value)))
+        return None if owner is None else self.by_id.get(owner)
+
+    def _identify(
+        self, c: dict[str, Any], attrs: dict[str, Any], index: int
+    ) -> tuple[Rec, dict[str, Any], dict[str, Any], list[Problem]]:
+        """The contact a command's identity names (see :mod:`crmbatch.core.contacts.identity`),
+        the command and attributes that give it the identifiers it claims, and the warnings."""
+        try:
+            found = identity.resolve(
+                c["identify"],
+                by_id=self.by_id.get,
+                owner=self._owner,
+                held=lambda rec, kind: rec.ext_id if kind == "ext_id" else rec.attributes.get(kind),
+                label=lambda rec: rec.id if not rec.is_new else self.label(rec),
+                replace=bool(c.get("replace_identifiers")),
+            )
+        except identity.ContactNotFound as e:
+            raise Failure("contact_not_found", "identifiers.id", str(e)) from None
+        rec = found.contact if found.contact is not None else self._new(None, index)
+        ext_id = found.claims.pop("ext_id", None)
+        command = {**c, "ext_id": ext_id}
+        # what the item sets explicitly wins over identifiers given only to find the contact
+        return rec, command, {**found.claims, **attrs}, found.warnings
+
+    def _associations(self, rec: Rec, c: dict[str, Any]) -> list[tuple[bool, int]]:
+        """(link?, target record id) for each associated record, in the order given."""
+        ops: list[tuple[bool, int]] = []
+        for i, a in enumerate(c.get("associations") or ()):
+            name = a["object_type"]
+            where = f"associations[{i}]"
+            if name not in self.t.associations:
+                raise Failure(
+                    "association_not_defined",
+                    f"{where}.object_type",
+                    f"no association is defined between {self.t.name} and {name!r}",
+                )
+            by_id, by_ext = self.targets.get(name, ({}, {}))
+            for j, r in enumerate(a["records"]):
+                if r.get("id") is not None:
+                    target = by_id.get(r["id"])
+                    if target is None and name == self.t.name:
+                        same = self.by_id.get(r["id"])
+                        target = same.id if same else None
+                    label = f"id {r['id']}"
+                else:
+                    target = by_ext.get(r.get("ext_id"))
+                    if target is None and name == self.t.name:
+                        same = self.by_ext.get(r.get("ext_id") or "")
+                        target = same.id if same else None
+                    label = f"ext_id {r.get('ext_id')!r}"
+                if target is None:
+                    raise Failure(
+                        "association_target_not_found",
+                        f"{where}.records[{j}].identifiers",
+                        f"no {name} record has {label}",
+                    )
+                ops.append((a.get("action") != "unlink", target))
+        return ops
+
+    def _checked(self, c: dict[str, Any], checker: AttributeChecker, prechecked: bool) -> Checked:
+        """The command's attributes, checked (unless they were, at accept, against this very
+        schema), with what accept warned about first."""
+        attrs = c.get("attributes") or {}
+        if prechecked:
+            return Checked(attrs, [], list(c.get("warnings") or ()))
+        if len(attrs) > MAX_ATTRIBUTES:
+            raise Failure(
+                "too_many_attributes",
+                "attributes",
+                f"at most {MAX_ATTRIBUTES} attributes per record (got {len(attrs)})",
+            )
+        checked = checker.check(attrs)
+        checked.warnings[:0] = c.get("warnings") or []
+        errors = [
+            error("invalid_value", f"attributes.{key}", f"{key}: {msg}")
+            for key, msg in checked.problems
+        ]
+        if self.strict:
+            unknown = [w for w in checked.warnings if w["code"] == "unknown_attribute"]
+            errors += [
+                error(
+                    "unknown_attribute",
+                    f"attributes.{w['field']}",
+                    w["message"].replace(" and was ignored", "")
+                    + (f"; did you mean {w['suggestion']!r}?" if w.get("suggestion") else ""),
+                )
+                for w in unknown
+            ]
+            checked.warnings = [w for w in checked.warnings if w["code"] != "unknown_attribute"]
+        if errors:
+            raise Invalid(errors)
+        return checked
+
+    def run(self, prechecked: bool) -> tuple[Outcome, list[Rec]]:
+        """Walk the commands in order against the loaded state; nothing is written yet."""
+        checker = AttributeChecker(self.t)
+        results: list[Result] = []
+        touched: dict[int, Rec] = {}
+        for index, c in enumerate(self.commands):
+            warnings: list[Problem] = c.get("warnings") or []
+            try:
+                if c.get("reject") is not None:
+                    raise Invalid([c["reject"]])
+                checked = self._checked(c, checker, prechecked)
+                warnings = checked.warnings
+                attrs = checked.attributes
+                if c.get("identify") is not None:
+                    rec, c, attrs, found = self._identify(c, attrs, index)
+                    warnings = warnings + found
+                else:
+                    rec = self._target(c, index)
+                link_ops = self._associations(rec, c)
+                claims = self._unique_claims(rec, attrs, c, warnings)
+            except Failure as f:
+                # the identifiers the command named, so the caller can tell which one failed
+                results.append(
+                    Result(index, "failed", c.get("id"), c.get("ext_id"), f.errors, warnings)
+                )
+                continue
+            status = self._merge(index, rec, attrs, c, claims, link_ops)
+            touched[id(rec)] = rec
+            results.append(Result(index, status, rec.id, rec.ext_id, [], warnings))
+        return Outcome(results), list(touched.values())
+
+    def link_targets(self) -> list[int]:
+        """Records of other types that the planned writes link to."""
+        own = set(self.by_id)
+        return sorted({b for a, b in self.links - self.initial_links if a in own and b not in own})
+
+    def _unique_claims(
+        self, rec: Rec, attrs: dict[str, Any], c: dict[str, Any], warnings: list[Problem]
+    ) -> dict[str, str | None]:
+        """Unique attribute key → its new normalised value (None: cleared).
+
+        A value another record holds fails the command; for an identified contact it is dropped
+        with a warning instead (its other changes still apply, and nothing is stolen).
+        """
+        claims: dict[str, str | None] = {}
+        if not self.unique_keys:
+            return claims
+        match = c.get("match")
+        for key in self.unique_keys:
+            if key in attrs:
+                value = attrs[key]
+            elif match and match[0] == key:
+                value = match[1]
+            else:
+                continue
+            norm = None if value is None else identifier_value(value)
+            if norm is not None and len(norm) > MAX_IDENTIFIER:
+                raise Failure(
+                    "invalid_value",
+                    f"attributes.{key}",
+                    f"{key}: a unique value is at most {MAX_IDENTIFIER} characters "
+                    f"(got {len(norm)})",
+                )
+            if norm is not None:
+                owner = self.owners.get((unique_kind(key), norm))
+                if owner is not None and owner != rec.id:
+                    message = f"{key} {value!r} already belongs to {self.label(self.by_id[owner])}"
+                    if c.get("identify") is None:
+                        raise Failure("unique_violation", f"attributes.{key}", message)
+                    del attrs[key]
+                    warnings.append(
+                        problem(
+                            "unique_violation",
+                            f"attributes.{key}",
+                            f"{message}; it was not applied",
+                        )
+                    )
+                    continue
+            claims[key] = norm
+        return claims
+
+    def _merge(
+        self,
+        index: int,
+        rec: Rec,
+        attrs: dict[str, Any],
+        c: dict[str, Any],
+        claims: dict[str, str | None],
+        link_ops: list[tuple[bool, int]],
+    ) -> str:
+        if c.get("match"):
+            key, value = c["match"]
+            if key not in attrs:
+                attrs = {**attrs, key: value}
+        self._claim(rec, claims)
+        changes = self._change(rec, attrs)
+        ext_changed = False
+        if c.get("ext_id") is not None and rec.ext_id != c["ext_id"]:
+            if rec.ext_id is not None:
+                self.by_ext.pop(rec.ext_id, None)
+            rec.ext_id = c["ext_id"]
+            ext_changed = True
+        if rec.ext_id is not None:
+            self.by_ext[rec.ext_id] = rec
+        self.by_id[rec.id] = rec
+        links_changed = self._link(rec, link_ops)
+        revived = rec.archived
+        rec.archived = False
+        if changes:
+            rec.changes.append((index, changes))
+        if rec.is_new and not rec.dirty:
+            rec.dirty = True
+            return "created"
+        if changes or ext_changed or revived:
+            rec.dirty = True
+            return "updated"
+        return "updated" if links_changed else "unchanged"
+
+    def _claim(self, rec: Rec, claims: dict[str, str | None]) -> None:
+        """Move the record's unique values to the ones it claims."""
+        for key, norm in claims.items():
+            kind = unique_kind(key)
+            old = rec.attributes.get(key)
+            if old is not None:
+                old_pair = (kind, identifier_value(old))
+                if old_pair[1] != norm and self.owners.get(old_pair) == rec.id:
+                    del self.owners[old_pair]
+            if norm is not None:
+                self.owners[(kind, norm)] = rec.id
+
+    @staticmethod
+    def _change(rec: Rec, attrs: dict[str, Any]) -> dict[str, Any]:
+        """Merge ``attrs`` into the record; return what changed (``None``: cleared)."""
+        if rec.is_new and not rec.attributes:  # nothing to compare with
+            changes = {k: v for k, v in attrs.items() if v is not None}
+            rec.attributes.update(changes)
+            return changes
+        changes = {}
+        for key, value in attrs.items():
+            old = rec.attributes.get(key)
+            if value is None:
+                if key in rec.attributes:
+                    del rec.attributes[key]
+                    changes[key] = None
+            elif old != value or type(old) is not type(value):
+                rec.attributes[key] = value
+                changes[key] = value
+        return changes
+
+    def _link(self, rec: Rec, link_ops: list[tuple[bool, int]]) -> bool:
+        """Apply link operations in order (``unlink g, link g`` ends linked); did they change
+        anything?"""
+        if not link_ops:
+            return False
+        others = [o for _, o in link_ops]
+        before = {o for o in others if (rec.id, o) in self.links}
+        for link, other in link_ops:
+            if link:
+                self.links.add((rec.id, other))
+                self.links.add((other, rec.id))
+            else:
+                self.links.discard((rec.id, other))
+                self.links.discard((other, rec.id))
+        return before != {o for o in others if (rec.id, o) in self.links}
+
+
+@dataclass
+class Plan:
+    """An upsert computed against a snapshot, not yet written (see :func:`plan_upsert`)."""
+
+    batch: Batch
+    outcome: Outcome
+    touched: list[Rec]
+    fingerprint: str
+    associations: frozenset[str]
+
+    def preview(self) -> Outcome:
+        """The outcome as a dry run shows it: records not yet created have no id."""
+        return Outcome(
+            [
+                Result(r.index, r.status, _real(r.id), r.ext_id, r.errors, r.warnings)
+                for r in self.outcome.results
+            ]
+        )
+
+
+def _real(record_id: int | None) -> int | None:
+    return record_id if record_id is not None and record_id > 0 else None
+
+
+def plan_upsert(
+    conn: Connection,
+    schema: AccountSchema,
+    object_type: ObjectType,
+    commands: list[dict[str, Any]],
+    *,
+    prechecked: bool = False,
+    strict: bool = False,
+    origin: Origin = _this_batch,
+) -> Plan:
+    """Read what the batch touches and compute its outcome, writing nothing.
+
+    Safe to run outside the write lock because only the worker that owns a partition's running
+    process writes that partition; :func:`crmbatch.core.records.write.write_upsert` re-checks
+    what lies outside it.
+    """
+    batch = Batch(conn, schema, object_type, commands, strict=strict, origin=origin)
+    batch.load()
+    outcome, touched = batch.run(prechecked)
+    return Plan(
+        batch, outcome, touched, object_type.fingerprint(), frozenset(object_type.associations)
+    )

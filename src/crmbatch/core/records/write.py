@@ -1,0 +1,229 @@
+"""Write a planned batch (see :mod:`crmbatch.core.records.plan`): one statement per table,
+whatever the batch's size, inside the caller's transaction.
+
+New records get their real ids here; every result that named a provisional id is given the real
+one before anyone sees it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from crmbatch.core import clock
+from crmbatch.core.records import store
+from crmbatch.core.records.plan import Batch, Origin, Plan, Rec, _this_batch, plan_upsert
+from crmbatch.core.results import Outcome
+from crmbatch.core.schema.model import AccountSchema, ObjectType
+
+#: the process of the whole batch, or of each command (a group of processes applied together)
+ProcessIds = int | list[int] | None
+
+
+def _process_of(process_id: ProcessIds) -> Callable[[int], int | None]:
+    if isinstance(process_id, list):
+        return process_id.__getitem__
+    return lambda index: process_id
+
+
+def _assign_ids(conn: Connection, touched: list[Rec], outcome: Outcome) -> dict[int, int]:
+    """Reserve ids for the new records; provisional id → real id, results updated."""
+    new = [r for r in touched if r.is_new]
+    real = store.reserve_ids(conn, len(new))
+    remap = {rec.id: rid for rec, rid in zip(new, real, strict=True)}
+    for rec in new:
+        rec.id = remap[rec.id]
+    for res in outcome.results:
+        if res.id is not None and res.id < 0:
+            res.id = remap[res.id]
+    return remap
+
+
+def _write_records(batch: Batch, touched: list[Rec], at: datetime) -> None:
+    conn, account_id = batch.conn, batch.schema.account_id
+    # ext_ids that move within the batch are released first: unique checks run row by row
+    store.release_ext_ids(
+        conn,
+        [r.id for r in touched if not r.is_new and r.stored_ext_id not in (None, r.ext_id)],
+    )
+    store.update_records(
+        conn,
+        [
+            {"id": r.id, "attributes": r.attributes, "ext_id": r.ext_id}
+            for r in touched
+            if not r.is_new and r.dirty
+        ],
+        at,
+    )
+    store.insert_records(
+        conn,
+        [
+            {
+                "id": r.id,
+                "account_id": account_id,
+                "object_type_id": batch.t.id,
+                "ext_id": r.ext_id,
+                "attributes": r.attributes,
+            }
+            for r in touched
+            if r.is_new
+        ],
+        at,
+    )
+
+
+def _write_identifiers(batch: Batch, real_id: Callable[[int], int]) -> None:
+    final = {(k, v): real_id(o) for (k, v), o in batch.owners.items()}
+    gone = [pair for pair, owner in batch.initial_owners.items() if final.get(pair) != owner]
+    store.delete_identifiers(batch.conn, batch.t.id, gone)
+    store.insert_identifiers(
+        batch.conn,
+        [
+            {
+                "object_type_id": batch.t.id,
+                "kind": k,
+                "value": v,
+                "record_id": o,
+                "account_id": batch.schema.account_id,
+            }
+            for (k, v), o in final.items()
+            if batch.initial_owners.get((k, v)) != o
+        ],
+    )
+
+
+def _write_history(batch: Batch, touched: list[Rec], process_id: ProcessIds, at: datetime) -> None:
+    process_of = _process_of(process_id)
+    store.insert_history(
+        batch.conn,
+        [
+            {
+                "account_id": batch.schema.account_id,
+                "record_id": r.id,
+                "process_id": process_of(index),
+                "changes": changes,
+            }
+            for r in touched
+            for index, changes in r.changes
+        ],
+        at,
+    )
+
+
+def _type_ids(batch: Batch) -> Callable[[int], int]:
+    """record id → its type id, for the records this batch may link."""
+    owner: dict[int, int] = {rec.id: batch.t.id for rec in batch.by_id.values()}
+    for name, (by_id, _) in batch.targets.items():
+        other = batch.schema.types.get(name)
+        if other is not None:
+            for rid in by_id.values():
+                owner[rid] = other.id
+    return lambda record_id: owner.get(record_id, batch.t.id)
+
+
+def _write_links(batch: Batch, real_id: Callable[[int], int], at: datetime) -> None:
+    links = {(real_id(a), real_id(b)) for a, b in batch.links}
+    initial = batch.initial_links
+    type_of = _type_ids(batch)
+    store.unlink(batch.conn, [(a, b) for a, b in initial - links if a < b])
+    store.link(
+        batch.conn,
+        [
+            {
+                "record_id": a,
+                "other_record_id": b,
+                "other_type_id": type_of(b),
+                "account_id": batch.schema.account_id,
+                "created_at": at,
+            }
+            for a, b in links - initial
+        ],
+    )
+
+
+def write_plan(conn: Connection, plan: Plan, process_id: ProcessIds, at: datetime) -> Outcome:
+    """Write a plan as it stands (the caller made sure it still holds)."""
+    batch = plan.batch
+    batch.conn = conn
+    remap = _assign_ids(conn, plan.touched, plan.outcome)
+
+    def real_id(i: int) -> int:
+        return remap.get(i, i)
+
+    _write_records(batch, plan.touched, at)
+    _write_identifiers(batch, real_id)
+    _write_history(batch, plan.touched, process_id, at)
+    _write_links(batch, real_id, at)
+    return plan.outcome
+
+
+def write_upsert(
+    conn: Connection, schema: AccountSchema, plan: Plan, *, process_id: ProcessIds, at: datetime
+) -> Outcome | None:
+    """Write a plan made on a snapshot; ``None`` when it went stale (the schema changed, or a
+    record it links to is gone) and must be made again inside the write transaction."""
+    t = schema.types.get(plan.batch.t.name)
+    if t is None or t.fingerprint() != plan.fingerprint or t.associations != plan.associations:
+        return None
+    targets = plan.batch.link_targets()
+    if targets and store.count_live(conn, targets) != len(targets):
+        return None
+    store.lock_partition(conn, f"{schema.account_id}:{t.name}")
+    return write_plan(conn, plan, process_id, at)
+
+
+def apply_upsert(
+    conn: Connection,
+    schema: AccountSchema,
+    object_type: ObjectType,
+    commands: list[dict[str, Any]],
+    *,
+    process_id: ProcessIds = None,
+    at: datetime | None = None,
+    prechecked: bool = False,
+    strict: bool = False,
+    origin: Origin = _this_batch,
+) -> Outcome:
+    """Plan and write record commands in order, under the partition's lock; return one result
+    per command.
+
+    ``prechecked``: the attributes were checked (and warned about) against this very schema when
+    the batch was accepted, so they are not checked again. ``strict``: an attribute the type
+    does not define fails its command.
+    """
+    store.lock_partition(conn, f"{schema.account_id}:{object_type.name}")
+    plan = plan_upsert(
+        conn, schema, object_type, commands, prechecked=prechecked, strict=strict, origin=origin
+    )
+    return write_plan(conn, plan, process_id, at or clock.now())
+
+
+def write_or_apply(
+    conn: Connection,
+    schema: AccountSchema,
+    object_type: ObjectType,
+    commands: Callable[[], list[dict[str, Any]]],
+    *,
+    prepared: Plan | None,
+    process_id: ProcessIds,
+    at: datetime,
+    fingerprint: str | None,
+) -> Outcome:
+    """Write the plan made on a snapshot when it still holds, else plan and apply ``commands()``
+    here, under the write lock (``fingerprint``: of the schema the commands were checked with)."""
+    if prepared is not None:
+        done = write_upsert(conn, schema, prepared, process_id=process_id, at=at)
+        if done is not None:
+            return done
+    return apply_upsert(
+        conn,
+        schema,
+        object_type,
+        commands(),
+        process_id=process_id,
+        at=at,
+        prechecked=fingerprint == object_type.fingerprint(),
+    )
