@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from crmbatch.core import clock
 from crmbatch.core.records import plan as records_plan
-from crmbatch.core.records import write
 from crmbatch.core.records import service as records
+from crmbatch.core.records import write
 from crmbatch.core.schema import service as schemas
 from tests.conftest import VEHICLE_SCHEMA
 from tests.helpers import all_records, run_batch
