@@ -269,6 +269,18 @@ def webhooks_secret(
     print(f"{'new ' if rotate else ''}webhook secret for {account}: {secret}")
 
 
+def _renames(pairs: list[str]) -> dict[str, str]:
+    """``--map COLUMN=ATTRIBUTE`` options as a mapping."""
+    renames: dict[str, str] = {}
+    for pair in pairs:
+        column, sep, key = pair.partition("=")
+        if not sep or not column.strip() or not key.strip():
+            err.print(f"[red]error:[/red] --map takes COLUMN=ATTRIBUTE, got {pair!r}")
+            raise typer.Exit(2)
+        renames[column.strip()] = key.strip()
+    return renames
+
+
 @app.command()
 def sync(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="a CSV or JSONL file")],
@@ -290,7 +302,12 @@ def sync(
     batch_size: Annotated[int, typer.Option(min=1, max=1000, help="records per batch")] = 1000,
     concurrency: Annotated[int, typer.Option(min=1, max=64, help="batches in flight")] = 4,
     dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="check every row against the schema; send nothing")
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="report what the sync would do and write nothing: a crmbatch server plans each "
+            "batch (unknown ids, unique conflicts); another server's rows are checked locally",
+        ),
     ] = False,
     format_: Annotated[
         str | None, typer.Option("--format", help="csv or jsonl (default: from the file's name)")
@@ -320,13 +337,7 @@ def sync(
     """
     from crmbatch.client import filesync
 
-    renames: dict[str, str] = {}
-    for pair in map_ or []:
-        column, sep, key = pair.partition("=")
-        if not sep or not column.strip() or not key.strip():
-            err.print(f"[red]error:[/red] --map takes COLUMN=ATTRIBUTE, got {pair!r}")
-            raise typer.Exit(2)
-        renames[column.strip()] = key.strip()
+    renames = _renames(map_ or [])
     if format_ not in (None, "csv", "jsonl"):
         err.print(f"[red]error:[/red] --format is csv or jsonl, not {format_!r}")
         raise typer.Exit(2)

@@ -65,6 +65,29 @@ def test_upsert_cuts_any_iterable_into_batches_and_reports_each_record(server, a
     assert counts(db, acct.id) == (2498, 2498, 3)
 
 
+def test_a_dry_run_reports_what_the_server_would_do_and_writes_nothing(server, account, db):
+    acct, key = account
+    with Client(server.base_url, key) as c:
+        c.objects("vehicle").upsert(vehicles(3))
+        before = counts(db, acct.id)
+        rows = [*vehicles(1200, start=2), ghost(10**12)]
+        report = c.objects("vehicle").upsert(rows, dry_run=True)
+
+    async def planned_async() -> Any:
+        async with AsyncClient(server.base_url, key) as c:
+            return await c.objects("vehicle").upsert(rows, dry_run=True)
+
+    for planned in (report, asyncio.run(planned_async())):
+        assert planned.dry_run and planned.batches == 2 and planned.processes == []
+        assert planned.counts["received"] == 1201
+        assert (planned.counts["updated"], planned.counts["unchanged"]) == (0, 1)
+        assert planned.counts["created"] == 1199 and planned.counts["failed"] == 1
+        assert [(f.index, f.errors[0]["code"]) for f in planned.failures] == [
+            (1200, "record_not_found")
+        ]
+    assert counts(db, acct.id) == before
+
+
 def test_bodies_stay_under_one_megabyte(server, account, db):
     acct, key = account
     big = [

@@ -123,12 +123,45 @@ def test_a_column_that_names_no_attribute_stops_before_anything_is_sent(
     assert record["attributes"]["make"] == "Ford"
 
 
-def test_a_dry_run_checks_every_row_and_sends_nothing(server, account, db, tmp_path):
+def test_a_dry_run_is_planned_by_the_server_and_writes_nothing(server, account, db, tmp_path):
+    """A crmbatch server plans every batch (unknown ids, unique conflicts are found there) and
+    writes nothing; each failure is named by its line, local or not."""
+    acct, key = account
+    seed = write_csv(tmp_path / "seed.csv", good_rows(2))
+    assert sync(server.base_url, key, seed).exit_code == 0
+    before = counts(db, acct.id)
+    lines = [
+        {"identifiers": {"ext_id": "N1"}, "attributes": {"model": "new"}},
+        {"identifiers": {"id": 10**12}, "attributes": {"model": "ghost"}},  # line 2: no such id
+        {"vin": "N3", "model": "Twingo", "wheels": 4},  # line 3: no such attribute
+        {"identifiers": {"ext_id": "N4"}, "attributes": {"vin": "VIN0000001"}},  # 4: taken
+        {"identifiers": {"ext_id": "VIN0000000"}, "attributes": {"year": 2001}},  # an update
+    ]
+    file = tmp_path / "plan.jsonl"
+    file.write_bytes(b"\n".join(orjson.dumps(line) for line in lines) + b"\n")
+    result = sync(server.base_url, key, file, "--dry-run")
+    assert result.exit_code == 1, result.output
+    assert "nothing was written" in result.output
+    planned = sorted((f["line"], f["status"], f["errors"][0]["code"]) for f in failures_of(file))
+    assert planned == [
+        (2, "failed", "record_not_found"),
+        (3, "invalid", "unknown_attribute"),
+        (4, "failed", "unique_violation"),
+    ]
+    assert re.search(r"created\s*│\s*1\b", result.output)
+    assert re.search(r"updated\s*│\s*1\b", result.output)
+    assert counts(db, acct.id) == before
+
+
+def test_a_dry_run_against_another_brevo_server_checks_rows_only(server, account, db, tmp_path):
     acct, key = account
     rows = good_rows(3)
     rows[2][4] = "purple"
     file = write_csv(tmp_path / "dry.csv", rows)
-    result = sync(server.base_url, key, file, "--dry-run")
+    schema = tmp_path / "schema.json"
+    schema.write_bytes(orjson.dumps(VEHICLE_SCHEMA))
+    with proxy(server.base_url, hide=("/v1/",)) as brevo_only:
+        result = sync(brevo_only.url, key, file, "--dry-run", "--schema", str(schema))
     assert result.exit_code == 1
     assert "3 rows read, 2 valid, 1 invalid; nothing was sent" in result.output
     assert [f["line"] for f in failures_of(file)] == [4]

@@ -214,7 +214,11 @@ class AsyncClient:
                 await turn.wait_for(lambda: next_up == chunk.number)
             try:
                 return await self.request(
-                    "POST", path, content=chunk.body, headers={**JSON, "idempotency-key": chunk.key}
+                    "POST",
+                    path,
+                    content=chunk.body,
+                    headers={**JSON, "idempotency-key": chunk.key},
+                    params=base.DRY_RUN if up.dry_run else None,
                 )
             finally:
                 async with turn:
@@ -227,6 +231,9 @@ class AsyncClient:
                 response = await post(chunk)
             except BadRequest as e:
                 up.rejected(chunk, e)
+                return
+            if up.dry_run:
+                up.planned(chunk, response)
                 return
             process_id = up.accepted(chunk, response)
             chunk.body = b""
@@ -275,12 +282,17 @@ class AsyncObjects:
         on_progress: OnProgress | None = None,
         on_failure: OnFailure | None = None,
         keep_failures: bool = True,
+        dry_run: bool = False,
     ) -> Report:
         """See :meth:`crmbatch.client.Objects.upsert`."""
         cutter = objects_cutter(self.object_type, batch_size=batch_size, resume=resume)
         pieces = _pieces(records, cutter)
         up = Upload(
-            wait=wait, on_progress=on_progress, on_failure=on_failure, keep_failures=keep_failures
+            wait=wait,
+            on_progress=on_progress,
+            on_failure=on_failure,
+            keep_failures=keep_failures,
+            dry_run=dry_run,
         )
         return await self.client.upload(
             f"/v3/objects/{self.object_type}/batch/upsert", pieces, up, timeout=timeout

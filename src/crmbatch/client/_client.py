@@ -238,6 +238,7 @@ class Client:
                     path,
                     content=chunk.body,
                     headers={**JSON, "idempotency-key": chunk.key},
+                    params=base.DRY_RUN if up.dry_run else None,
                     stop=stop,
                 )
             finally:
@@ -251,6 +252,9 @@ class Client:
                 response = post(chunk)
             except BadRequest as e:
                 up.rejected(chunk, e)
+                return
+            if up.dry_run:
+                up.planned(chunk, response)
                 return
             process_id = up.accepted(chunk, response)
             chunk.body = b""  # sent: only the positions are needed now
@@ -301,6 +305,7 @@ class Objects:
         on_progress: OnProgress | None = None,
         on_failure: OnFailure | None = None,
         keep_failures: bool = True,
+        dry_run: bool = False,
     ) -> Report:
         """Create or update any number of records (Brevo's shape: ``identifiers``,
         ``attributes``, ``associations``), in batches of at most ``batch_size`` records and
@@ -310,12 +315,19 @@ class Objects:
         this upload) derives each batch's Idempotency-Key from it and the batch, so sending the
         same records again within 24 hours applies nothing twice. With ``numbered``,
         ``records`` yields ``(position, record)`` pairs and failures carry those positions.
+        ``dry_run`` (a crmbatch server) has the server plan each batch against the data as it
+        stands and report what it would do, writing nothing; each batch is planned on its own,
+        so a record given twice in different batches is planned as if the other were not sent.
         """
         items: Iterable[tuple[int, Any]] = records if numbered else enumerate(records)  # type: ignore[assignment]
         cutter = objects_cutter(self.object_type, batch_size=batch_size, resume=resume)
         pieces = chunks(items, cutter)
         up = Upload(
-            wait=wait, on_progress=on_progress, on_failure=on_failure, keep_failures=keep_failures
+            wait=wait,
+            on_progress=on_progress,
+            on_failure=on_failure,
+            keep_failures=keep_failures,
+            dry_run=dry_run,
         )
         return self.client.upload(self._path("batch/upsert"), pieces, up, timeout=timeout)
 

@@ -28,6 +28,9 @@ MAX_DELAY = 60.0
 #: how often a process is polled while it is queued or applying (first, then at most)
 POLL_FIRST, POLL_MAX = 0.02, 1.0
 
+#: the query parameter that makes a batch write a dry run (a crmbatch server)
+DRY_RUN = {"dry_run": "true"}
+
 OnProgress = Callable[[Progress], None]
 OnFailure = Callable[[Failure], None]
 
@@ -171,8 +174,11 @@ class Upload:
         on_progress: OnProgress | None = None,
         on_failure: OnFailure | None = None,
         keep_failures: bool = True,
+        dry_run: bool = False,
     ) -> None:
-        self.report = Report(waited=wait)
+        #: each batch is planned by the server (``?dry_run=true``), not applied
+        self.dry_run = dry_run
+        self.report = Report(waited=wait or dry_run, dry_run=dry_run)
         self._on_progress = on_progress
         self._on_failure = on_failure
         self._keep = keep_failures
@@ -240,6 +246,20 @@ class Upload:
                 self._fail(Failure(chunk.positions[index], "rejected", errors), "failed")
             self._progress()
         return process_id
+
+    def planned(self, chunk: Chunk, response: httpx.Response) -> None:
+        """A dry run's answer: what the server would do with each record of the batch."""
+        document = json_of(response) or {}
+        with self._lock:
+            self.report.counts["received"] += len(chunk)
+        self.completed(
+            chunk,
+            {
+                "status": "completed",
+                "counts": document.get("counts") or {},
+                "results": document.get("results") or [],
+            },
+        )
 
     def completed(self, chunk: Chunk, process: dict[str, Any]) -> None:
         """The batch's process has run; ``process`` shows it with its failed results."""

@@ -152,7 +152,8 @@ class Screen:
 
 
 def _summary(console: Console, options: SyncOptions, report: reports.Report, read: int) -> None:
-    table = Table(title=f"crmbatch sync {options.file.name} → {options.object_type}")
+    title = f"crmbatch sync {options.file.name} → {options.object_type}"
+    table = Table(title=title + (" (dry run)" if report.dry_run else ""))
     table.add_column("", style="bold")
     table.add_column("records", justify="right")
     c = report.counts
@@ -219,7 +220,7 @@ def _run(options: SyncOptions, console: Console) -> int:
             failures = Failures(options.failures_path)
             screen = Screen(console, size)
             with contextlib.closing(failures), screen.progress:
-                if options.dry_run:
+                if options.dry_run and not client.speaks_native():
                     return _dry_run(options, console, rows, failures, screen, counting)
                 return _push(options, console, client, rows, failures, screen, counting)
 
@@ -261,6 +262,16 @@ def _dry_run(
     return EXIT_OK
 
 
+def _planned(console: Console, failures: Failures, report: reports.Report) -> int:
+    """The end of a dry run checked by the server: what it would do, and the rows it would
+    refuse, by line."""
+    console.print("dry run: the server planned every batch against its data; nothing was written")
+    if failures.count:
+        console.print(f"[red]{failures.count:,} row(s) would fail[/red]: see {failures.path}")
+        return EXIT_FAILED
+    return EXIT_OK
+
+
 def _push(
     options: SyncOptions,
     console: Console,
@@ -274,7 +285,11 @@ def _push(
         failures.write(f.index, f.status, f.errors, id=f.id, ext_id=f.ext_id)
 
     up = Upload(
-        wait=True, on_progress=screen.on_progress, on_failure=on_failure, keep_failures=False
+        wait=True,
+        on_progress=screen.on_progress,
+        on_failure=on_failure,
+        keep_failures=False,
+        dry_run=options.dry_run,
     )
     cutter = objects_cutter(
         options.object_type, batch_size=options.batch_size, resume=f"sync:{options.file.name}"
@@ -315,6 +330,8 @@ def _push(
     screen.show()
     screen.progress.stop()
     _summary(console, options, report, read)
+    if report.dry_run:
+        return _planned(console, failures, report)
     if failures.count:
         console.print(f"[red]{failures.count:,} row(s) not applied[/red]: see {failures.path}")
         return EXIT_FAILED

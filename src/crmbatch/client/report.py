@@ -75,6 +75,8 @@ class Report:
     elapsed: float = 0.0
     #: whether the processes were waited for (otherwise only ``received`` is known)
     waited: bool = True
+    #: a dry run: the counts and failures are what the server would do; nothing was written
+    dry_run: bool = False
 
     @property
     def applied(self) -> int:
