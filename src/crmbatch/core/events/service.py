@@ -42,18 +42,11 @@ class EventsChecked:
 
 
 @dataclass
-class EventsAccepted:
+class EventsAccepted(EventsChecked):
     """What became of a batch of events at accept."""
 
-    total: int
     #: the process holding the valid events; None when none was valid
-    accepted: processes.Accepted | None
-    #: (index in the batch, problems) of each event refused
-    refused: list[tuple[int, list[tuple[str, str]]]] = field(default_factory=list)
-
-    @property
-    def count(self) -> int:
-        return self.total - len(self.refused)
+    accepted: processes.Accepted | None = None
 
 
 def events_submission(
@@ -110,7 +103,7 @@ def accept_events(
         digest=digest,
         notify_url=notify_url,
     )
-    return EventsAccepted(checked.total, accepted, checked.refused)
+    return EventsAccepted(checked.total, checked.submission, checked.refused, accepted)
 
 
 def _window(start: str | None, end: str | None) -> tuple[datetime, datetime]:

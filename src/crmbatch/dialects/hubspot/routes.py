@@ -346,16 +346,9 @@ def batch_read(
                 with_history=body.propertiesWithHistory,
             )
         )
-    response: dict[str, Any] = {
-        "status": "COMPLETE",
-        "results": results,
-        "requestedAt": started,
-        "startedAt": started,
-        "completedAt": clock.iso(clock.now()),
-        "links": {},
-    }
+    errors = []
     if missing:
-        response["errors"] = [
+        errors.append(
             {
                 "status": "error",
                 "category": "OBJECT_NOT_FOUND",
@@ -365,8 +358,8 @@ def batch_read(
                 "errors": [],
                 "links": {},
             }
-        ]
-        response["numErrors"] = 1
+        )
+    response = translate.batch_body(results, errors, started)
     return FastJSON(response, status_code=207 if missing else 200)
 
 

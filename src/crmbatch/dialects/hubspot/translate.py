@@ -559,6 +559,13 @@ def batch_answer(
         if inp.trace is not None:
             out["objectWriteTraceId"] = inp.trace
         results.append(out)
+    return batch_body(results, errors, started), bool(errors)
+
+
+def batch_body(
+    results: list[dict[str, Any]], errors: list[dict[str, Any]], started: str | None
+) -> dict[str, Any]:
+    """HubSpot's batch answer: ``errors`` and ``numErrors`` only when some inputs failed."""
     body: dict[str, Any] = {
         "status": "COMPLETE",
         "results": results,
@@ -569,7 +576,7 @@ def batch_answer(
     }
     if errors:
         body.update(errors=errors, numErrors=len(errors))
-    return body, bool(errors)
+    return body
 
 
 def single_failure(result: Result, described: Input) -> CrmError:
