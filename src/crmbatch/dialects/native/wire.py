@@ -30,7 +30,7 @@ class Problem(BaseModel):
 
 
 class ContactRef(BaseModel):
-    id: int
+    id: int | None = Field(description="null in a dry run, for a contact not created yet")
     status: str = Field(
         description="what the event did to its contact: created, updated, unchanged"
     )
