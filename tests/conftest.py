@@ -222,6 +222,16 @@ def server(db: Database, database_url: str) -> Iterator[LiveServer]:
 
 
 @pytest.fixture
+def idle_server(db: Database, database_url: str) -> Iterator[LiveServer]:
+    """A server with no worker of its own: batches accepted asynchronously stay queued until a
+    test applies them (``drain``), and nothing else opens transactions meanwhile. A synchronous
+    write waits 1.5 s for queued batches before it gives up."""
+    settings = Settings(database_url=database_url, embedded_worker=False, sync_wait=1.5)
+    with LiveServer(settings, db) as live:
+        yield live
+
+
+@pytest.fixture
 def api(server: LiveServer, account: tuple[accounts.Account, str]) -> Iterator[Any]:
     """An httpx client with the account's key, against the live server."""
     with server.client(account[1]) as client:

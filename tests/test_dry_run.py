@@ -6,12 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
 
-from crmbatch.config import Settings
 from crmbatch.db.tables import metadata
-from tests.conftest import LiveServer, wait_process
+from tests.conftest import wait_process
 
 UPSERT = "/v3/objects/vehicle/batch/upsert"
 
@@ -259,14 +257,6 @@ def test_a_mainbrainer_dry_run_is_what_the_batch_then_does(api, db, account):
     r = api.post("/mainbrainer/contacts/batch", json=body, headers=headers)
     assert r.status_code == 202
     same(planned, wait_process(api, int(r.json()["data"]["batchId"])))
-
-
-@pytest.fixture
-def idle_server(db, database_url):
-    """A server whose worker is not running: accepted batches stay queued."""
-    settings = Settings(database_url=database_url, embedded_worker=False)
-    with LiveServer(settings, db) as live:
-        yield live
 
 
 def test_a_dry_run_sees_only_what_is_applied_and_says_how_far(idle_server, account):

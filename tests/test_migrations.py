@@ -12,3 +12,77 @@ def test_migrations_match_the_declared_schema(db):
     with db.write_engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
     assert diff == []
+
+
+def test_identifiers_written_by_the_old_rule_are_brought_to_nfc(database_url):
+    """0004: an ext_id typed decomposed becomes NFC, and a unique text value that was indexed
+    lower-cased (it held an "@") is indexed as written; the email kind stays lower-cased."""
+    import sqlalchemy as sa
+    from alembic import command
+
+    from crmbatch.core import clock
+    from crmbatch.db.migrate import alembic_config
+    from crmbatch.db.tables import accounts, attributes, identifiers, object_types, records
+
+    engine = sa.create_engine(database_url)
+    with engine.begin() as conn:  # back to 0003, as a database of that time would be
+        cfg = alembic_config(database_url)
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0003")
+        now = clock.now()
+        account = conn.execute(
+            accounts.insert()
+            .values(name="old", webhook_secret="s", created_at=now)
+            .returning(accounts.c.id)
+        ).scalar_one()
+        type_id = conn.execute(
+            object_types.insert()
+            .values(
+                account_id=account,
+                name="car",
+                label="Car",
+                is_system=False,
+                created_at=now,
+                updated_at=now,
+            )
+            .returning(object_types.c.id)
+        ).scalar_one()
+        conn.execute(
+            attributes.insert().values(
+                id="a1",
+                account_id=account,
+                object_type_id=type_id,
+                key="code",
+                label="Code",
+                type="text",
+                is_unique=True,
+                position=0,
+                created_at=now,
+            )
+        )
+        rid = conn.execute(
+            records.insert()
+            .values(
+                account_id=account,
+                object_type_id=type_id,
+                ext_id="cafe\u0301",
+                attributes={"code": "Ab@Shop"},
+                created_at=now,
+                updated_at=now,
+            )
+            .returning(records.c.id)
+        ).scalar_one()
+        conn.execute(
+            identifiers.insert().values(
+                object_type_id=type_id,
+                kind="attr:code",
+                value="ab@shop",
+                record_id=rid,
+                account_id=account,
+            )
+        )
+        command.upgrade(cfg, "head")
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(records.c.ext_id)).scalar_one() == "caf\u00e9"
+        assert conn.execute(sa.select(identifiers.c.value)).scalar_one() == "Ab@Shop"
+    engine.dispose()

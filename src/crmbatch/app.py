@@ -21,7 +21,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from crmbatch import __version__, metrics
 from crmbatch.background import Background
 from crmbatch.config import Settings
-from crmbatch.core.errors import CrmError, InvalidInput, NotFound, RateLimited, Unavailable
+from crmbatch.core.errors import (
+    CrmError,
+    InternalError,
+    InvalidInput,
+    NotFound,
+    RateLimited,
+    Unavailable,
+)
 from crmbatch.db.engine import Database
 from crmbatch.dialects import common
 from crmbatch.dialects.brevo import routes as brevo_routes
@@ -127,10 +134,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("request.failed", extra={"path": request.url.path})
-        return JSONResponse(
-            {"code": "internal_error", "message": "internal error; see the server log"},
-            status_code=500,
-        )
+        return render_error(request.url.path, InternalError())
 
 
 class MetricsMiddleware:

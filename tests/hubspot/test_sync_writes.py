@@ -5,20 +5,16 @@ with queued batches, and a write that cannot go now is refused with nothing writ
 from __future__ import annotations
 
 import threading
-import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import httpx
-import pytest
 import sqlalchemy as sa
 
-from crmbatch.config import Settings
 from crmbatch.db.engine import Database
 from crmbatch.db.tables import record_history
-from tests.conftest import LiveServer, wait_process
+from tests.conftest import wait_process
 
 UPSERT = "/crm/v3/objects/vehicle/batch/upsert"
 UPDATE = "/crm/v3/objects/vehicle/batch/update"
@@ -49,17 +45,8 @@ def counting(db: Database) -> Iterator[Counter[str]]:
         db.write, db.read = write, read  # type: ignore[method-assign]
 
 
-@pytest.fixture
-def quiet_server(db: Database, database_url: str) -> Iterator[LiveServer]:
-    """A server with no worker of its own: nothing else opens transactions while we count,
-    and batches accepted asynchronously stay queued until a test applies them."""
-    settings = Settings(database_url=database_url, embedded_worker=False, sync_wait=1.5)
-    with LiveServer(settings, db) as live:
-        yield live
-
-
-def test_a_batch_write_is_one_transaction(quiet_server, db, account):
-    with quiet_server.client(account[1]) as api:
+def test_a_batch_write_is_one_transaction(idle_server, db, account):
+    with idle_server.client(account[1]) as api:
         api.post(UPSERT, json=vin_upsert(("V0", {"model": "seed"})))
         body = vin_upsert(("V0", {"year": "2001"}), ("V1", {"model": "new"}), ("V2", {"year": "x"}))
         with counting(db) as opened:
@@ -172,53 +159,3 @@ def test_an_update_by_a_unique_value_never_lands_on_the_wrong_record(server, db,
             (error,) = body["errors"]
             assert error["category"] == "OBJECT_NOT_FOUND" and error["context"]["ids"] == ["V1"]
     assert checked >= 5, (checked, kinds)
-
-
-def test_a_write_behind_a_queued_batch_waits_for_it_without_holding_a_thread(
-    quiet_server, db, settings, account
-):
-    """A batch of the same type is queued and no worker runs: HubSpot writes wait for it (on
-    the event loop), the server keeps answering, and after CRMBATCH_SYNC_WAIT they are refused
-    with 503, Retry-After and nothing written; once the queue moves they go through, in order."""
-    from crmbatch.worker import drain
-
-    key = account[1]
-    with quiet_server.client(key) as api:
-        queued = api.post(
-            "/v3/objects/vehicle/batch/upsert",
-            json={
-                "records": [
-                    {"identifiers": {"ext_id": "q"}, "attributes": {"vin": "V9", "year": 1}}
-                ]
-            },
-        )
-        assert queued.status_code == 202
-
-    def write(n: int) -> httpx.Response:
-        with quiet_server.client(key) as api:
-            return api.post(UPSERT, json=vin_upsert((f"W{n}", {"model": "m"})), timeout=30)
-
-    results: list[httpx.Response] = []
-    waiting = [threading.Thread(target=lambda n=n: results.append(write(n))) for n in range(60)]
-    for t in waiting:
-        t.start()
-    time.sleep(0.3)
-    with quiet_server.client(key) as api:  # 60 waiting writes, and the server still answers
-        started = time.monotonic()
-        assert api.get("/healthz").status_code == 200
-        assert api.get("/v1/schema").status_code == 200
-        assert time.monotonic() - started < 1.0
-    for t in waiting:
-        t.join(30)
-    assert [r.status_code for r in results] == [503] * 60
-    refused = results[0]
-    assert refused.headers["Retry-After"] == "2"
-    assert refused.json()["category"] == "SERVICE_UNAVAILABLE"
-    assert "nothing was written" in refused.json()["message"]
-    with quiet_server.client(key) as api:
-        listed = api.get("/crm/v3/objects/vehicle").json()["results"]
-        assert listed == []  # not even the queued batch: no worker ran yet
-        drain(db, settings)
-        r = api.post(UPSERT, json=vin_upsert(("V9", {"year": "2"})))
-        assert r.status_code == 200 and r.json()["results"][0]["new"] is False  # after the queue
-        assert r.json()["results"][0]["properties"]["year"] == "2"

@@ -15,6 +15,7 @@
     ├── Unprocessable           (422) well-formed, but names what does not exist (a list)
     ├── RateLimited             (429) the key is over its rate limit; try again later
     ├── Unavailable             (503) not done now, nothing written; try again later
+    └── InternalError           (500) a fault of crmbatch's; the server log says more
     └── FailedDependency        (424) the object type lacks what the call needs
 """
 
@@ -121,3 +122,13 @@ class Unavailable(CrmError):
     def __init__(self, message: str, *, retry_after: float = 1.0, **context: Any) -> None:
         super().__init__(message, **context)
         self.retry_after = retry_after
+
+
+class InternalError(CrmError):
+    """Something crmbatch did not expect went wrong (a bug); the server log has the details."""
+
+    kind = "internal"
+    status = 500
+
+    def __init__(self, message: str = "internal error; see the server log") -> None:
+        super().__init__(message)

@@ -39,6 +39,31 @@ def problem(code: str, field: str | None, message: str, suggestion: str | None =
     return {"code": code, "field": field, "message": message, "suggestion": suggestion}
 
 
+#: warnings kept per item; the rest are counted in one last warning (``more_warnings``), so a
+#: batch of records full of unknown attributes stores (and serves) a bounded result
+MAX_WARNINGS = 20
+MORE_WARNINGS = "more_warnings"
+
+
+def cap_warnings(warnings: list[Problem]) -> list[Problem]:
+    """At most :data:`MAX_WARNINGS` warnings, then one that says how many more there were."""
+    if len(warnings) <= MAX_WARNINGS:
+        return warnings
+    shown: list[Problem] = []
+    hidden = 0
+    for w in warnings:
+        if w.get("code") == MORE_WARNINGS:
+            hidden += int(w.get("count") or 0)
+        elif len(shown) < MAX_WARNINGS:
+            shown.append(w)
+        else:
+            hidden += 1
+    more = problem(
+        MORE_WARNINGS, None, f"{hidden} more warnings like these were left out of this result"
+    )
+    return [*shown, {**more, "count": hidden}]
+
+
 def error(code: str, field: str | None, message: str) -> Problem:
     """An error of a result (errors carry no suggestion)."""
     return {"code": code, "field": field, "message": message}

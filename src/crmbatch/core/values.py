@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import math
 import re
+import unicodedata
 from datetime import date, datetime
 from typing import Any
 
@@ -220,13 +221,27 @@ def phone(value: Any) -> str:
     )
 
 
-def identifier_value(value: Any) -> str:
-    """The normalised text under which a unique value is indexed (emails are case-insensitive)."""
+def identifier_value(value: Any, *, fold_case: bool = False) -> str:
+    """The normalised text under which a unique value is indexed: Unicode NFC (``café`` typed
+    either way is one value), without surrounding spaces, and lower-cased for attributes of the
+    email kind only (``fold_case``): addresses match case-insensitively, other text does not."""
     if isinstance(value, str):
-        return value.strip().lower() if "@" in value else value.strip()
+        text = unicodedata.normalize("NFC", value.strip())
+        return text.lower() if fold_case else text
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
+
+
+def ext_id(value: str) -> str:
+    """An ext_id as it is stored and looked up: Unicode NFC, so one written with composed or
+    decomposed accents is the same ext_id."""
+    return unicodedata.normalize("NFC", value)
+
+
+def identifier_of(attr: Attribute | None, value: Any) -> str:
+    """:func:`identifier_value` for a value of ``attr``."""
+    return identifier_value(value, fold_case=attr is not None and attr.type == "email")
 
 
 def _norm(text: str) -> str:

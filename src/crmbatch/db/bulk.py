@@ -10,9 +10,10 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
+
+from crmbatch.db import codec
 
 
 def is_pg(conn: Connection) -> bool:
@@ -77,7 +78,7 @@ def timestamp(at: datetime) -> str:
 
 
 def to_json(value: Any) -> str:
-    return orjson.dumps(value).decode()
+    return codec.dumps_text(value)
 
 
 def write(

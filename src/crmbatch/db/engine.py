@@ -8,19 +8,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import orjson
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine, make_url
+
+from crmbatch.db import codec
 
 #: WAL pages after which a commit checkpoints by itself (when the Checkpointer is not running)
 AUTOCHECKPOINT_PAGES = 16_000
 #: the WAL file is truncated back to this size after a checkpoint resets it
 WAL_SIZE_LIMIT = 64 * 1024 * 1024
-
-
-def _json_dumps(value: Any) -> str:
-    return orjson.dumps(value).decode()
 
 
 def is_sqlite(engine: Engine) -> bool:
@@ -30,8 +27,8 @@ def is_sqlite(engine: Engine) -> bool:
 def _sqlite_engine(url: str, pool_size: int) -> Engine:
     return sa.create_engine(
         url,
-        json_serializer=_json_dumps,
-        json_deserializer=orjson.loads,
+        json_serializer=codec.dumps_text,
+        json_deserializer=codec.loads,
         connect_args={"check_same_thread": False, "timeout": 30},
         pool_size=pool_size,
         max_overflow=20,
@@ -72,8 +69,8 @@ def create_engine(url: str, *, pool_size: int = 10) -> Engine:
         return engine
     return sa.create_engine(
         url,
-        json_serializer=_json_dumps,
-        json_deserializer=orjson.loads,
+        json_serializer=codec.dumps_text,
+        json_deserializer=codec.loads,
         pool_size=pool_size,
         max_overflow=20,
         pool_pre_ping=True,

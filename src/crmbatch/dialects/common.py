@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
-import orjson
+import msgspec
 from fastapi import Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
@@ -29,6 +29,7 @@ from crmbatch.core.errors import (
 from crmbatch.core.processes import lifecycle, preview
 from crmbatch.core.processes import service as processes
 from crmbatch.core.schema import service as schemas
+from crmbatch.db import codec
 from crmbatch.db.engine import Database
 from crmbatch.dialects.native import wire as native_wire
 
@@ -58,7 +59,7 @@ class FastJSON(Response):
     media_type = "application/json"
 
     def render(self, content: Any) -> bytes:
-        return orjson.dumps(content)
+        return codec.dumps(content)
 
 
 def get_db(request: Request) -> Database:
@@ -140,12 +141,9 @@ def _message(err: Any) -> str:
     msg = str(err.get("msg", "is invalid"))
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]
-    got = err.get("input")
     if kind.endswith("_type") or kind.endswith("_parsing"):
-        shown = orjson.dumps(got).decode() if isinstance(got, (str, int, float, bool)) else ""
-        return f"{msg[0].lower()}{msg[1:]}" + (
-            f", got {shown}" if shown and len(shown) < 60 else ""
-        )
+        got = shown(err.get("input"))
+        return f"{msg[0].lower()}{msg[1:]}" + (f", got {got}" if got else "")
     return msg[0].lower() + msg[1:]
 
 
@@ -170,11 +168,23 @@ def parse(raw: bytes, model: type[M]) -> M:
 
 
 def load_json(raw: bytes) -> Any:
-    """Decoded JSON, or ``None`` when it is not (the model then gives the error)."""
+    """Decoded JSON, or ``None`` when it is not (the model then gives the error).
+
+    msgspec keeps integers of any size exact (orjson turns those beyond 64 bits into floats
+    without a word), so the value checks see what was sent and refuse what is out of range.
+    """
     try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError:
+        return msgspec.json.decode(raw)
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
         return None
+
+
+def shown(value: Any) -> str:
+    """A short JSON rendering of a value for a message ('' when it is long or not a scalar)."""
+    if not isinstance(value, (str, int, float, bool)):
+        return ""
+    text = msgspec.json.encode(value).decode() if not isinstance(value, float) else repr(value)
+    return text if len(text) < 60 else ""
 
 
 JSON_TYPES = ("application/json",)
@@ -287,7 +297,7 @@ def accept(
             account_id,
             submission,
             dialect=dialect,
-            idempotency_key=request.headers.get("idempotency-key"),
+            idempotency_key=request.headers.get("idempotency-key") or None,
             digest=request_digest(request, raw, notify_url),
             notify_url=notify_url,
         )

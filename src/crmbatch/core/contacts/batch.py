@@ -38,7 +38,7 @@ from crmbatch.core.processes import store as process_store
 from crmbatch.core.records import plan as records_plan
 from crmbatch.core.records import store as records_store
 from crmbatch.core.records.write import write_or_apply
-from crmbatch.core.results import Outcome, Result, error, typed
+from crmbatch.core.results import Outcome, Result, cap_warnings, error, typed
 from crmbatch.core.schema import service as schemas
 from crmbatch.core.schema.model import AccountSchema, Attribute, ObjectType
 from crmbatch.core.values import Ignored, ValueProblem, email, from_text, phone
@@ -141,7 +141,7 @@ def _item(
         "index": index,
         "identify": identity,
         "attributes": attributes,
-        "warnings": warnings,
+        "warnings": cap_warnings(warnings),
         "list_id": list_ids.get(chosen) if chosen else None,
         "skip": skip,
     }

@@ -14,7 +14,7 @@ from crmbatch.core.lists import service as lists
 from crmbatch.core.records import store as records_store
 from crmbatch.core.schema import service as schemas
 from crmbatch.core.schema.model import CONTACT_CHANNELS, CONTACT_OPT_INS, AccountSchema
-from crmbatch.core.values import ValueProblem, email, identifier_value, phone
+from crmbatch.core.values import ValueProblem, email, ext_id, identifier_of, phone
 
 CONTACT = "contact"
 
@@ -32,7 +32,7 @@ def normalise(kind: str, value: Any) -> Any:
             return email(value)
         if kind == "ext_id":
             if isinstance(value, str) and 0 < len(value) <= 255:
-                return value
+                return ext_id(value)
             raise ValueProblem(f"expected an ext_id of 1 to 255 characters, got {value!r}")
         if kind in CONTACT_CHANNELS:
             return phone(value)
@@ -53,7 +53,7 @@ def _find(conn: Connection, schema: AccountSchema, kind: str, value: Any) -> Any
         rid = found[0][0] if found else None
     else:
         pairs = records_store.lookup_identifiers(
-            conn, t.id, [(schemas.unique_kind(kind), identifier_value(value))]
+            conn, t.id, [(schemas.unique_kind(kind), identifier_of(t.attributes.get(kind), value))]
         )
         rid = next(iter(pairs.values()), None)
     row = None if rid is None else records_store.get(conn, t.id, rid)

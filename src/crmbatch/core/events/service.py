@@ -4,7 +4,7 @@ read events back."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.engine import Connection
@@ -130,7 +130,12 @@ def _day_or_time(value: str, name: str, *, end_of_day: bool = False) -> datetime
         raise CrmError(
             f"{name}: expected YYYY-MM-DD or RFC 3339, got {value!r}", field=name
         ) from None
-    return day + timedelta(days=1) if end_of_day else day
+    if not end_of_day:
+        return day
+    try:
+        return day + timedelta(days=1)
+    except OverflowError:  # the end of 9999-12-31: the end of time, as far as dates go
+        return datetime.max.replace(tzinfo=UTC)
 
 
 def page(

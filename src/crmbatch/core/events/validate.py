@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -22,7 +22,8 @@ import orjson
 from crmbatch.core import clock
 from crmbatch.core.contacts.identity import KINDS
 from crmbatch.core.records.validate import AttributeChecker
-from crmbatch.core.values import ValueProblem, describe, email, phone
+from crmbatch.core.results import cap_warnings
+from crmbatch.core.values import ValueProblem, describe, email, ext_id, phone
 
 NAME = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
 PROPERTY_KEY = NAME
@@ -40,14 +41,19 @@ class CheckedEvent:
 
 
 def event_date(value: Any) -> datetime:
-    """An ISO 8601 date-time with an offset (``Z`` counts), as an aware datetime."""
+    """An ISO 8601 date-time with an offset (``Z`` counts), as an aware datetime in UTC."""
     if isinstance(value, str) and len(value) >= 16:
         try:
             parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
         except ValueError:
             parsed = None
         if parsed is not None and parsed.tzinfo is not None:
-            return parsed
+            try:
+                return parsed.astimezone(UTC)
+            except OverflowError:  # 9999-12-31T23:59:59-14:00 is in the year 10000 in UTC
+                raise ValueProblem(
+                    f"{value!r} is outside the dates crmbatch stores (years 1 to 9999 in UTC)"
+                ) from None
     raise ValueProblem(
         f"expected an ISO 8601 date-time with an offset (e.g. 2024-01-24T17:39:57+01:00), "
         f"got {describe(value)}"
@@ -78,7 +84,7 @@ def _identity(raw: Any, fields: dict[str, str], problems: list[tuple[str, str]])
                     raise ValueProblem(f"expected text of 1 to 255 characters, got {value!r}")
                 if "\x00" in value:
                     raise ValueProblem("text may not contain NUL characters")
-                out[kind] = value
+                out[kind] = ext_id(value)
             else:
                 out[kind] = phone(value)
         except ValueProblem as e:
@@ -100,7 +106,7 @@ def _properties(value: Any, where: str, problems: list[tuple[str, str]], depth: 
                 if "\x00" in inner:
                     flat = False
                     break
-            elif kind not in _SCALARS:
+            elif kind not in _SCALARS or (kind is int and not -MAX_INT64 - 1 <= inner <= MAX_INT64):
                 flat = False
                 break
             if type(key) is not str or not PROPERTY_KEY.match(key):
@@ -129,6 +135,8 @@ def _properties(value: Any, where: str, problems: list[tuple[str, str]], depth: 
         problems.append((where, "null is not a supported value (string, number, boolean, date)"))
     elif isinstance(value, str) and "\x00" in value:
         problems.append((where, "text may not contain NUL characters"))
+    elif isinstance(value, int) and not -MAX_INT64 - 1 <= value <= MAX_INT64:
+        problems.append((where, "number out of range (64-bit integers at most)"))
 
 
 def _object(raw: Any) -> dict[str, Any] | None:
@@ -138,7 +146,22 @@ def _object(raw: Any) -> dict[str, Any] | None:
     ids = raw.get("identifiers")
     if not isinstance(ids, dict):
         ids = {}
-    return {"type": raw.get("type"), "id": ids.get("id"), "ext_id": ids.get("ext_id")}
+    ext = _short(ids.get("ext_id"))
+    return {
+        "type": _short(raw.get("type")),
+        "id": _short(ids.get("id")),
+        "ext_id": ext_id(ext) if isinstance(ext, str) else ext,
+    }
+
+
+def _short(value: Any) -> Any:
+    """An object's type or identifier as it may be stored and shown: a string of at most 255
+    characters or a 64-bit integer; anything else names no record (``None``)."""
+    if isinstance(value, str):
+        return value if len(value) <= 255 and "\x00" not in value else None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if -MAX_INT64 - 1 <= value <= MAX_INT64 else None
+    return None
 
 
 class EventChecker:
@@ -167,8 +190,10 @@ class EventChecker:
             if not isinstance(props, dict):
                 problems.append(("event_properties", "must be an object"))
             else:
+                found = len(problems)
                 _properties(props, "event_properties", problems)
-                if len(orjson.dumps(props)) > MAX_PROPERTIES_BYTES:
+                # measured only when well-formed (too deep, it cannot even be written)
+                if len(problems) == found and len(orjson.dumps(props)) > MAX_PROPERTIES_BYTES:
                     problems.append(
                         ("event_properties", f"larger than {MAX_PROPERTIES_BYTES // 1024} KB")
                     )
@@ -181,7 +206,9 @@ class EventChecker:
             result = self.contacts.check(contact_props)
             problems += [(f"contact_properties.{k}", m) for k, m in result.problems]
             checked_props = result.attributes
-            warnings = [{**w, "field": f"contact_properties.{w['field']}"} for w in result.warnings]
+            warnings = cap_warnings(
+                [{**w, "field": f"contact_properties.{w['field']}"} for w in result.warnings]
+            )
         event = {
             "name": name,
             "date": when,

@@ -12,9 +12,10 @@ from sqlalchemy.engine import Connection, RowMapping
 from sqlalchemy.exc import IntegrityError
 
 from crmbatch.core import clock
-from crmbatch.core.errors import Conflict, NotFound
+from crmbatch.core.errors import Conflict, CrmError, NotFound
 from crmbatch.core.processes import store
 from crmbatch.core.results import UNAPPLIED, new_counts
+from crmbatch.db import codec
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 
@@ -65,6 +66,22 @@ def _replay(conn: Connection, account_id: int, key: str, digest: str) -> Accepte
     return Accepted(existing["id"], replayed=True)
 
 
+#: the longest Idempotency-Key kept (the same on every backend)
+MAX_IDEMPOTENCY_KEY = 255
+
+
+def check_idempotency_key(key: str | None) -> None:
+    """1 to 255 printable characters, or none at all."""
+    if key is None:
+        return
+    if not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY or not key.isprintable():
+        raise CrmError(
+            f"Idempotency-Key: 1 to {MAX_IDEMPOTENCY_KEY} printable characters "
+            f"(got {len(key)} characters)",
+            field="Idempotency-Key",
+        )
+
+
 def accept(
     conn: Connection,
     account_id: int,
@@ -81,6 +98,7 @@ def accept(
     that process ids within a partition follow the order in which they were committed: a worker
     that sees a process never finds an earlier one of its partition still to appear.
     """
+    check_idempotency_key(idempotency_key)
     partition = partition_key(account_id, submission.object_type)
     store.lock_accepts(conn, partition)
     if idempotency_key:
@@ -140,6 +158,18 @@ def full(
         if results == "failed":
             shown = [r for r in shown if r.get("status") in UNAPPLIED]
     return view(row, shown)
+
+
+def full_json(conn: Connection, account_id: int, process_id: int, **extra: Any) -> bytes:
+    """:func:`full` with every result, as JSON bytes (and ``extra`` keys after the results):
+    the stored results are spliced in as they are, so serving a large process costs its bytes,
+    not a Python object per result and warning."""
+    row = get(conn, account_id, process_id)
+    head = view(row, [])
+    del head["results"]
+    results = store.results_text(conn, process_id) if row["status"] == "completed" else "[]"
+    tail = b"".join(b"," + codec.dumps(k) + b":" + codec.dumps(v) for k, v in extra.items())
+    return codec.dumps(head)[:-1] + b',"results":' + results.encode() + tail + b"}"
 
 
 def view(row: Any, results: Sequence[Any]) -> dict[str, Any]:

@@ -257,6 +257,17 @@ def results(conn: Connection, process_id: int) -> list[dict[str, Any]]:
     return list(value or [])
 
 
+def results_text(conn: Connection, process_id: int) -> str:
+    """A process's results as the JSON text they were stored as (``[]`` when there are none):
+    served as they are, without building a Python object per result."""
+    value = conn.execute(
+        sa.select(sa.cast(process_results.c.results, sa.Text)).where(
+            process_results.c.process_id == process_id
+        )
+    ).scalar()
+    return str(value) if value else "[]"
+
+
 def list_for_account(
     conn: Connection, account_id: int, *, limit: int, offset: int, descending: bool
 ) -> tuple[int, list[RowMapping]]:

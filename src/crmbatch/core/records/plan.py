@@ -32,10 +32,10 @@ from crmbatch.core.contacts import identity
 from crmbatch.core.records import store
 from crmbatch.core.records.limits import MAX_ATTRIBUTES, MAX_IDENTIFIER
 from crmbatch.core.records.validate import AttributeChecker, Checked
-from crmbatch.core.results import Outcome, Problem, Result, error, problem
+from crmbatch.core.results import Outcome, Problem, Result, cap_warnings, error, problem
 from crmbatch.core.schema.model import AccountSchema, ObjectType
 from crmbatch.core.schema.service import unique_kind
-from crmbatch.core.values import identifier_value
+from crmbatch.core.values import identifier_of
 
 #: names the item at a position of the batch in messages (a group of processes names the
 #: process and the item within it)
@@ -125,19 +125,19 @@ class Batch:
                 ext_ids.add(c["ext_id"])
             if c.get("match"):
                 key, value = c["match"]
-                pairs.add((unique_kind(key), identifier_value(value)))
+                pairs.add(self.pair(key, value))
             for kind, value in (c.get("identify") or {}).items():
                 if kind == "id":
                     ids.add(value)
                 elif kind == "ext_id":
                     ext_ids.add(value)
                 else:
-                    pairs.add((unique_kind(kind), identifier_value(value)))
+                    pairs.add(self.pair(kind, value))
             attrs = c.get("attributes") or {}
             for key in self.unique_keys:
                 value = attrs.get(key)
                 if value is not None:
-                    pairs.add((unique_kind(key), identifier_value(value)))
+                    pairs.add(self.pair(key, value))
             for a in c.get("associations") or ():
                 w = wanted.setdefault(a["object_type"], (set(), set()))
                 for r in a["records"]:
@@ -164,7 +164,7 @@ class Batch:
             for key in self.unique_keys:  # the identifiers table mirrors these values
                 value = rec.attributes.get(key)
                 if value is not None:
-                    self.initial_owners[(unique_kind(key), identifier_value(value))] = rec.id
+                    self.initial_owners[self.pair(key, value)] = rec.id
         self.owners = dict(self.initial_owners)
         other_ids: set[int] = set()
         for type_name, (tids, text) in wanted.items():
@@ -186,6 +186,10 @@ class Batch:
         linked = store.existing_links(self.conn, sorted(self.by_id), sorted(other_ids))
         self.initial_links = linked | {(b, a) for a, b in linked}
         self.links = set(self.initial_links)
+
+    def pair(self, key: str, value: Any) -> tuple[str, str]:
+        """Where a unique value of ``key`` is indexed: (kind, normalised value)."""
+        return unique_kind(key), identifier_of(self.t.attributes.get(key), value)
 
     # -- naming ------------------------------------------------------------------------------
 
@@ -236,7 +240,7 @@ class Batch:
             return rec
         if c.get("match"):
             key, value = c["match"]
-            owner = self.owners.get((unique_kind(key), identifier_value(value)))
+            owner = self.owners.get(self.pair(key, value))
             if owner is not None:
                 rec = self.by_id[owner]
                 if c.get("ext_id") is not None and rec.ext_id not in (None, c["ext_id"]):
@@ -260,7 +264,7 @@ class Batch:
     def _owner(self, kind: str, value: Any) -> Rec | None:
         if kind == "ext_id":
             return self.by_ext.get(value)
-        owner = self.owners.get((unique_kind(kind), identifier_value(value)))
+        owner = self.owners.get(self.pair(kind, value))
         return None if owner is None else self.by_id.get(owner)
 
     def _identify(
@@ -376,13 +380,13 @@ class Batch:
                 claims = self._unique_claims(rec, attrs, c, warnings)
             except Failure as f:
                 # the identifiers the command named, so the caller can tell which one failed
-                results.append(
-                    Result(index, "failed", c.get("id"), c.get("ext_id"), f.errors, warnings)
-                )
+                failed = Result(index, "failed", c.get("id"), c.get("ext_id"), f.errors)
+                failed.warnings = cap_warnings(warnings)
+                results.append(failed)
                 continue
             status = self._merge(index, rec, attrs, c, claims, link_ops)
             touched[id(rec)] = rec
-            results.append(Result(index, status, rec.id, rec.ext_id, [], warnings))
+            results.append(Result(index, status, rec.id, rec.ext_id, [], cap_warnings(warnings)))
         return Outcome(results), list(touched.values())
 
     def link_targets(self) -> list[int]:
@@ -409,7 +413,7 @@ class Batch:
                 value = match[1]
             else:
                 continue
-            norm = None if value is None else identifier_value(value)
+            norm = None if value is None else self.pair(key, value)[1]
             if norm is not None and len(norm) > MAX_IDENTIFIER:
                 raise Failure(
                     "invalid_value",
@@ -478,7 +482,7 @@ class Batch:
             kind = unique_kind(key)
             old = rec.attributes.get(key)
             if old is not None:
-                old_pair = (kind, identifier_value(old))
+                old_pair = self.pair(key, old)
                 if old_pair[1] != norm and self.owners.get(old_pair) == rec.id:
                     del self.owners[old_pair]
             if norm is not None:

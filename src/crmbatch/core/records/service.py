@@ -3,6 +3,7 @@ records back. Dialects call these; they add no rule of their own."""
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 from sqlalchemy.engine import Connection
@@ -26,9 +27,11 @@ from crmbatch.core.records.limits import (
     MAX_RECORDS,
 )
 from crmbatch.core.records.validate import AttributeChecker
+from crmbatch.core.results import cap_warnings
 from crmbatch.core.schema import service as schemas
 from crmbatch.core.schema.model import RESERVED_TYPES, TYPE_NAME, AccountSchema, ObjectType
-from crmbatch.core.values import identifier_value
+from crmbatch.core.values import ext_id as nfc
+from crmbatch.core.values import identifier_of
 
 KIND_UPSERT = "objects_upsert"
 KIND_DELETE = "objects_delete"
@@ -124,6 +127,7 @@ def upsert_submission(
     applied and fails alone, and an attribute the type does not define fails it too.
     """
     t = custom_type(schema, object_type, allow_system=allow_system)
+    commands = _nfc_ext_ids(commands)
     if each_alone:
         _check_count(len(commands), collection)
         payload = {"object_type": t.name, "fingerprint": None, "records": commands, "strict": True}
@@ -131,6 +135,27 @@ def upsert_submission(
         checked = check_commands(t, commands, collection=collection)
         payload = {"object_type": t.name, "fingerprint": t.fingerprint(), "records": checked}
     return processes.Submission(KIND_UPSERT, t.name, payload, len(commands))
+
+
+def _nfc_ext_ids(commands: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The commands with every ext_id they name (their own, their links') in Unicode NFC."""
+    out = []
+    for c in commands:
+        ext = c.get("ext_id")
+        if isinstance(ext, str) and not unicodedata.is_normalized("NFC", ext):
+            c = {**c, "ext_id": nfc(ext)}
+        if c.get("associations"):
+            c = {**c, "associations": [_nfc_links(a) for a in c["associations"]]}
+        out.append(c)
+    return out
+
+
+def _nfc_links(entry: dict[str, Any]) -> dict[str, Any]:
+    records = [
+        {**r, "ext_id": nfc(r["ext_id"])} if isinstance(r.get("ext_id"), str) else r
+        for r in entry.get("records") or ()
+    ]
+    return {**entry, "records": records}
 
 
 def accept_upsert(
@@ -173,7 +198,7 @@ def _check_one(
         return None, [(f"attributes.{key}", msg) for key, msg in result.problems]
     clean = {**c, "attributes": result.attributes}
     if result.warnings:
-        clean["warnings"] = result.warnings
+        clean["warnings"] = cap_warnings(result.warnings)
     return clean, []
 
 
@@ -195,7 +220,7 @@ def delete_submission(
     t = custom_type(schema, object_type)
     if (ids is None) == (ext_ids is None):
         raise CrmError("give identifiers.ids or identifiers.ext_ids, not both", field="identifiers")
-    keys: list[Any] = list(ids if ids is not None else ext_ids or [])
+    keys: list[Any] = list(ids) if ids is not None else [nfc(e) for e in ext_ids or []]
     _check_count(len(keys), "identifiers")
     payload: dict[str, Any] = {"object_type": t.name}
     payload["ids" if ids is not None else "ext_ids"] = keys
@@ -310,7 +335,10 @@ def associated(
         live = [contacts.find_id(conn, schema, kind, value)]
     else:
         found = store.fetch(
-            conn, t.id, ids=[id] if id is not None else [], ext_ids=[ext_id] if ext_id else []
+            conn,
+            t.id,
+            ids=[id] if id is not None else [],
+            ext_ids=[nfc(ext_id)] if ext_id else [],
         )
         live = [rid for rid, _, _, archived in found if not archived]
     if not live:
@@ -354,13 +382,16 @@ def _full(row: Any) -> dict[str, Any]:
     }
 
 
-def lookup(conn: Connection, t: ObjectType, key: str, values: list[Any]) -> dict[str, int]:
-    """Normalised value (see :func:`identifier_value`) → record id, for the values of the unique
-    attribute ``key`` that belong to a record."""
-    if key not in {a.key for a in t.unique_attributes}:
+def lookup(conn: Connection, t: ObjectType, key: str, values: dict[Any, Any]) -> dict[Any, int]:
+    """For each ``given: value`` of the unique attribute ``key`` that belongs to a record, the
+    record's id (``given → id``)."""
+    attr = t.attributes.get(key)
+    if attr is None or not attr.unique:
         raise CrmError(f"{key!r} is not a unique attribute of {t.name}", field="idProperty")
-    pairs = {(schemas.unique_kind(key), identifier_value(v)) for v in values}
-    return {value: rid for (_, value), rid in store.lookup_identifiers(conn, t.id, pairs).items()}
+    kind = schemas.unique_kind(key)
+    norm = {given: identifier_of(attr, value) for given, value in values.items()}
+    found = store.lookup_identifiers(conn, t.id, {(kind, v) for v in norm.values()})
+    return {given: found[(kind, v)] for given, v in norm.items() if (kind, v) in found}
 
 
 def by_ids(

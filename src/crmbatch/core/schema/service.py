@@ -66,6 +66,7 @@ def apply(
     document is left as it is.
     """
     specs = parse_document(document)
+    store.lock(conn, account_id)
     schema = store.load(conn, account_id)
     at = clock.now()
     changes: list[str] = []
@@ -151,7 +152,7 @@ def _apply_attributes(
                 at=at,
             )
             if a.unique:
-                _backfill_unique(conn, account_id, type_id, type_name, key)
+                _backfill_unique(conn, account_id, type_id, type_name, key, a.type)
             changes.append(
                 f"+ attribute {type_name}.{key} ({a.type}{', unique' if a.unique else ''})"
             )
@@ -171,17 +172,17 @@ def _apply_attributes(
             if old.unique and not a.unique:
                 store.drop_identifier_kind(conn, type_id, unique_kind(key))
             if a.unique and not old.unique:
-                _backfill_unique(conn, account_id, type_id, type_name, key)
+                _backfill_unique(conn, account_id, type_id, type_name, key, a.type)
             changes.append(f"~ attribute {type_name}.{key}")
 
 
 def _backfill_unique(
-    conn: Connection, account_id: int, type_id: int, type_name: str, key: str
+    conn: Connection, account_id: int, type_id: int, type_name: str, key: str, kind: str
 ) -> None:
     seen: dict[str, int] = {}
     rows = []
     for record_id, value in store.attribute_values(conn, type_id, key):
-        norm = identifier_value(value)
+        norm = identifier_value(value, fold_case=kind == "email")
         if norm in seen:
             raise Conflict(
                 f"cannot make {type_name}.{key} unique: records {seen[norm]} and {record_id} "
@@ -238,6 +239,7 @@ def _apply_associations(
 
 
 def _document_with(conn: Connection, account_id: int, type_name: str) -> dict[str, Any]:
+    store.lock(conn, account_id)  # read, change and write the document as one
     doc = export(conn, account_id)
     if type_name not in doc["object_types"]:
         raise NotFound(f"object type {type_name!r} does not exist", field="objectType")
@@ -272,6 +274,7 @@ def change_attribute(
 def create_type(conn: Connection, account_id: int, name: str, spec: dict[str, Any]) -> None:
     """Add one object type (with its attributes and associations); :class:`Conflict` when it
     exists."""
+    store.lock(conn, account_id)
     doc = export(conn, account_id)
     if name in doc["object_types"]:
         raise Conflict(f"an object type named {name!r} already exists", field="name")

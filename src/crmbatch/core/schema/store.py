@@ -239,3 +239,11 @@ def bump_version(conn: Connection, account_id: int) -> None:
         .where(accounts.c.id == account_id)
         .values(schema_version=accounts.c.schema_version + 1)
     )
+
+
+def lock(conn: Connection, account_id: int) -> None:
+    """Hold the account's schema until this transaction ends: concurrent schema changes of one
+    account run one after the other, each reading what the previous one committed (PostgreSQL;
+    SQLite has one writer at a time anyway)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.select(accounts.c.id).where(accounts.c.id == account_id).with_for_update())

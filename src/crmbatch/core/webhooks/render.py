@@ -12,10 +12,9 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-import orjson
-
 from crmbatch.core.processes import service as processes
 from crmbatch.core.results import Outcome
+from crmbatch.db import codec
 
 #: (the process in full, the payload it was accepted with) → the body of its webhook
 Renderer = Callable[[dict[str, Any], dict[str, Any]], Any]
@@ -41,5 +40,5 @@ def render(row: Any, outcome: Outcome | None, at: datetime, *, error: str | None
     process = processes.view(done, outcome.results if outcome is not None else [])
     renderer = _RENDERERS.get((row["kind"], row["dialect"]))
     if renderer is None:
-        return orjson.dumps(process)
-    return orjson.dumps(renderer(process, row["payload"]))
+        return codec.dumps(process)
+    return codec.dumps(renderer(process, row["payload"]))

@@ -39,9 +39,38 @@ def system_resolver(host: str, port: int) -> list[str]:
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
-def _refused(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+#: NAT64's well-known prefix (RFC 6052): the IPv4 address is the last 32 bits
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+
+
+def _embedded(address: Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address carries (mapped, compatible, 6to4, Teredo server and
+    client, NAT64): each must pass the check too, since a gateway may deliver to it."""
+    if not isinstance(address, ipaddress.IPv6Address):
+        return []
+    out = []
+    if address.ipv4_mapped is not None:
+        out.append(address.ipv4_mapped)
+    if address.sixtofour is not None:
+        out.append(address.sixtofour)
+    if address.teredo is not None:
+        out.extend(address.teredo)
+    packed = int(address)
+    if address in _NAT64 or (packed >> 32 == 0 and packed > 1):  # NAT64, IPv4-compatible
+        out.append(ipaddress.IPv4Address(packed & 0xFFFFFFFF))
+    return out
+
+
+def _refused(address: Address) -> str | None:
+    mapped = isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None
+    for inner in _embedded(address):
+        why = _refused(inner)
+        if why is not None:
+            return why if mapped else f"{why} address inside an IPv6"
+    if mapped:
+        return None
     for what, hit in (
         ("loopback", address.is_loopback),
         ("link-local", address.is_link_local),
@@ -75,6 +104,8 @@ def check(
     """The target ``url`` names, resolved; :class:`UnsafeTarget` when it may not be called."""
     if not isinstance(url, str) or not url or len(url) > MAX_URL:
         raise UnsafeTarget(f"{field}: a URL of 1 to {MAX_URL} characters", field=field)
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in url):
+        raise UnsafeTarget(f"{field}: the URL contains control characters", field=field)
     try:
         parts = urlsplit(url)
         port = parts.port

@@ -21,6 +21,8 @@ ERROR_CODES = {
     "unsupported_media_type": (415, "invalid_parameter"),
     "dependency": (424, "unprocessable_entity"),
     "rate_limited": (429, "too_many_requests"),
+    "unavailable": (503, "service_unavailable"),
+    "internal": (500, "internal_error"),
 }
 
 PROCESS_NAMES = {

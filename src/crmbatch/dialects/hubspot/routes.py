@@ -23,7 +23,6 @@ from crmbatch.core.records import service as records
 from crmbatch.core.results import Outcome
 from crmbatch.core.schema import service as schemas
 from crmbatch.core.schema.model import AccountSchema, ObjectType
-from crmbatch.core.values import identifier_value
 from crmbatch.db.engine import Database
 from crmbatch.dialects.common import (
     DB,
@@ -280,9 +279,7 @@ def _read(
             attr = translate.id_attribute(
                 t, id_property, f"{id_property!r} is not a unique property of {t.name}"
             )
-            norm = {g: identifier_value(translate.value_in(attr, g)) for g in given}
-            found = records.lookup(conn, t, attr.key, list(norm.values()))
-            ids = {g: found[v] for g, v in norm.items() if v in found}
+            ids = records.lookup(conn, t, attr.key, {g: translate.value_in(attr, g) for g in given})
         else:
             ids = {g: int(g) for g in given if g.isdigit() and len(g) <= 18}
         rows = records.by_ids(conn, t, list(ids.values()), archived=archived)

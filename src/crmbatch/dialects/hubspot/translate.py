@@ -12,7 +12,7 @@ from crmbatch.core.errors import CrmError, NotFound
 from crmbatch.core.results import Outcome, Result
 from crmbatch.core.results import error as result_error
 from crmbatch.core.schema.model import AccountSchema, Attribute, ObjectType
-from crmbatch.core.values import identifier_value
+from crmbatch.core.values import identifier_of
 
 #: core error kind → (HTTP status, HubSpot category)
 CATEGORIES = {
@@ -28,6 +28,7 @@ CATEGORIES = {
     "dependency": (400, "VALIDATION_ERROR"),
     "rate_limited": (429, "RATE_LIMIT"),
     "unavailable": (503, "SERVICE_UNAVAILABLE"),
+    "internal": (500, "INTERNAL_ERROR"),
 }
 AUTH_MESSAGE = (
     "Authentication credentials not found. This API supports OAuth 2.0 authentication and you "
@@ -441,7 +442,7 @@ def upsert_commands(
             raise invalid(f"inputs[{n}].idProperty is required for upsert")
         attr = id_attribute(t, prop)
         value = value_in(attr, inp.id)
-        norm = identifier_value(value)
+        norm = identifier_of(attr, value)
         if norm in seen:
             duplicates.append(inp.id)
         seen.add(norm)

@@ -134,6 +134,10 @@ def get_process(
     ] = "all",
 ) -> Any:
     with db.read() as conn:
+        if results == "all":  # the stored results as they are: no object per result
+            hooks = webhooks.of_process(conn, process_id)
+            body = processes.full_json(conn, account.id, process_id, webhooks=hooks)
+            return Response(body, media_type="application/json")
         process = processes.full(conn, account.id, process_id, results=results)
         process["webhooks"] = webhooks.of_process(conn, process_id)
     return FastJSON(process)
