@@ -56,9 +56,7 @@ def _attrs(value: Any) -> dict[str, Any]:
 
 
 def _ext_ids(conn: Any) -> None:
-    taken = {
-        (t, e) for t, e in conn.execute(sa.select(records.c.object_type_id, records.c.ext_id))
-    }
+    taken = {(t, e) for t, e in conn.execute(sa.select(records.c.object_type_id, records.c.ext_id))}
     for rid, type_id, ext in conn.execute(
         sa.select(records.c.id, records.c.object_type_id, records.c.ext_id).where(
             records.c.ext_id.isnot(None)
