@@ -517,6 +517,12 @@ def main() -> None:
         help="crmbatch worker processes (0: the worker inside serve)",
     )
     parser.add_argument(
+        "--worker-mode",
+        choices=("process", "thread"),
+        default="process",
+        help="the embedded worker: serve's child process (the default) or a thread of serve",
+    )
+    parser.add_argument(
         "--accounts",
         type=int,
         default=1,
@@ -537,6 +543,7 @@ def main() -> None:
         "CRMBATCH_LOG_LEVEL": "warning",
         "CRMBATCH_EMBEDDED_WORKER": "true",
         "CRMBATCH_WEBHOOK_ALLOW_PRIVATE": "true",  # the receiver is on 127.0.0.1
+        "CRMBATCH_WORKER_PROCESS": str(args.worker_mode == "process").lower(),
     }
     if args.workers:
         extra["CRMBATCH_EMBEDDED_WORKER"] = "false"

@@ -232,8 +232,12 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         background = Background(
-            database, settings, workers=1 if settings.embedded_worker else 0
+            database,
+            settings,
+            workers=1 if settings.embedded_worker else 0,
+            child=settings.worker_process,
         ).start()
+        app.state.background = background
         if settings.embedded_worker:
             app.state.wake_worker = background.wake
         if tune_runtime:
@@ -250,6 +254,7 @@ def create_app(
     app.state.db = database
     app.state.settings = settings
     app.state.wake_worker = lambda: None
+    app.state.background = None
     app.state.limiter = RateLimiter.from_spec(settings.rate_limit)
     _install_error_handlers(app)
     app.include_router(native_routes.router)

@@ -1,12 +1,16 @@
 """The background work of a crmbatch process, started and stopped as one: worker threads, the
-webhook sender, the PostgreSQL wake-up listener and the SQLite checkpointer. ``crmbatch serve``
-(with the embedded worker) and ``crmbatch worker`` both run exactly this."""
+webhook sender, the PostgreSQL wake-up listener and the SQLite checkpointer. ``crmbatch worker``
+runs exactly this; ``crmbatch serve`` with the embedded worker runs it in a supervised child
+process (:mod:`crmbatch.children`), or in its own threads when ``CRMBATCH_WORKER_PROCESS=false``."""
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass, field
+from typing import Any
 
+from crmbatch.children import WorkerChild
 from crmbatch.config import Settings
 from crmbatch.db.engine import Checkpointer, Database
 from crmbatch.delivery import Dispatcher
@@ -18,15 +22,21 @@ from crmbatch.worker import Worker
 class Background:
     db: Database
     settings: Settings
-    #: worker threads (0: only the checkpointer, for an API process whose workers run elsewhere)
+    #: worker threads (0: none here, for an API process whose workers run elsewhere)
     workers: int = 1
+    #: run the workers in a supervised child process instead of threads of this one
+    child: bool = False
     _workers: list[Worker] = field(default_factory=list)
     _threads: list[threading.Thread] = field(default_factory=list)
     _dispatcher: Dispatcher | None = None
     _listener: Listener | None = None
     _checkpointer: Checkpointer | None = None
+    _child: WorkerChild | None = None
 
     def start(self) -> Background:
+        if self.workers >= 1 and self.child:  # the child checkpoints, sends and applies
+            self._child = WorkerChild(self.settings.as_env()).start()
+            return self
         self._checkpointer = Checkpointer(self.db).start()
         if self.workers < 1:
             return self
@@ -44,11 +54,15 @@ class Background:
 
     def wake(self) -> None:
         """A batch was queued: let an idle worker look now."""
+        if self._child is not None:
+            self._child.wake()
         for w in self._workers:
             w.wake()
 
     def stop(self) -> None:
         """Each worker finishes the batch it is applying, then everything stops."""
+        if self._child is not None:
+            self._child.stop()
         for w in self._workers:
             w.stop()
         if self._listener is not None:
@@ -65,3 +79,18 @@ class Background:
 
     def alive(self) -> bool:
         return any(t.is_alive() for t in self._threads)
+
+    def status(self) -> dict[str, Any]:
+        """What ``/healthz`` shows of the processes this one runs: its own and the worker's."""
+        out: dict[str, Any] = {"api": {"pid": os.getpid()}}
+        if self._child is not None:
+            out["worker"] = self._child.status()
+        elif self._workers:
+            out["worker"] = {
+                "pid": os.getpid(),
+                "running": any(t.is_alive() for t in self._threads),
+            }
+        return out
+
+    def healthy(self) -> bool:
+        return self._child is None or self._child.running()

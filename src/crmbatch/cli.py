@@ -88,7 +88,8 @@ def serve(
     port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
     workers: Annotated[int, typer.Option(help="HTTP server processes")] = 1,
 ) -> None:
-    """Migrate if needed and serve HTTP; with SQLite the worker runs in-process too."""
+    """Migrate if needed and serve HTTP; with SQLite the worker runs too, as a child process
+    (on its own core) that this command supervises and stops with it."""
     import uvicorn
 
     from crmbatch import logs
@@ -97,14 +98,19 @@ def serve(
     settings = _settings()
     logs.setup(settings.log_level)
     upgrade(settings.database_url)
-    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        # every server process writes its metrics here; /metrics sums them (see metrics.py)
+    child = settings.embedded_worker and settings.worker_process
+    if (workers > 1 or child) and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # every process (servers and their worker children) writes its metrics here; /metrics
+        # sums them (see metrics.py)
         import tempfile
 
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="crmbatch-metrics-")
+    where = "external: run crmbatch worker"
+    if settings.embedded_worker:
+        where = "a supervised child process" if child else "in-process"
     err.print(
         f"crmbatch serving on http://{host}:{port} (database {_safe_url(settings.database_url)}, "
-        f"worker {'in-process' if settings.embedded_worker else 'external: run crmbatch worker'})"
+        f"worker {where})"
     )
     uvicorn.run(
         "crmbatch.app:serve_app",
@@ -124,11 +130,13 @@ def worker(
         int | None,
         typer.Option(envvar="CRMBATCH_WORKER_METRICS_PORT", help="serve /metrics on this port"),
     ] = None,
+    wake_fd: Annotated[int | None, typer.Option(hidden=True)] = None,
+    parent_pid: Annotated[int | None, typer.Option(hidden=True)] = None,
 ) -> None:
     """A standalone worker process: claims and applies processes until SIGTERM or Ctrl-C."""
     import time
 
-    from crmbatch import logs
+    from crmbatch import children, logs
     from crmbatch.background import Background
     from crmbatch.runtime import tune_gc
 
@@ -148,8 +156,13 @@ def worker(
         background.stop()  # each worker finishes the batch it is applying, then stops
 
     signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    err.print(f"crmbatch worker running ({max(1, concurrency)} thread(s)); Ctrl-C to stop")
+    signal.signal(signal.SIGINT, stop if parent_pid is None else signal.SIG_IGN)
+    if wake_fd is not None:  # started by crmbatch serve: woken through a pipe, never orphaned
+        children.listen_for_wakes(wake_fd, background.wake)
+    if parent_pid is not None:
+        children.watch_parent(parent_pid, stop)
+    else:
+        err.print(f"crmbatch worker running ({max(1, concurrency)} thread(s)); Ctrl-C to stop")
     while background.alive():
         time.sleep(0.5)
     background.join()

@@ -78,6 +78,29 @@ class Settings:
     #: seconds a synchronous write (HubSpot's) waits for earlier batches of its object type
     #: before it answers 503 with nothing written
     sync_wait: float = 30.0
+    #: the embedded worker runs as a child process that ``serve`` supervises (its own core),
+    #: rather than as a thread of the server
+    worker_process: bool = False
+
+    def as_env(self) -> dict[str, str]:
+        """These settings as the ``CRMBATCH_*`` variables :meth:`from_env` reads back (how a
+        child process started by ``serve`` gets them)."""
+        return {
+            "CRMBATCH_DATABASE_URL": self.database_url,
+            "CRMBATCH_EMBEDDED_WORKER": str(self.embedded_worker).lower(),
+            "CRMBATCH_WEBHOOK_ALLOW_PRIVATE": str(self.webhook_allow_private).lower(),
+            "CRMBATCH_LOG_LEVEL": self.log_level,
+            "CRMBATCH_METRICS": str(self.metrics_enabled).lower(),
+            "CRMBATCH_LEASE_SECONDS": repr(self.lease_seconds),
+            "CRMBATCH_POLL_INTERVAL": repr(self.poll_interval),
+            "CRMBATCH_DEBUG_APPLY_DELAY": repr(self.debug_apply_delay),
+            "CRMBATCH_WEBHOOK_RETRY_BASE": repr(self.webhook_retry_base),
+            "CRMBATCH_WEBHOOK_RETRY_FOR": repr(self.webhook_retry_for),
+            "CRMBATCH_WEBHOOK_TIMEOUT": repr(self.webhook_timeout),
+            "CRMBATCH_RATE_LIMIT": self.rate_limit or "off",
+            "CRMBATCH_SYNC_WAIT": repr(self.sync_wait),
+            "CRMBATCH_WORKER_PROCESS": str(self.worker_process).lower(),
+        }
 
     @property
     def is_sqlite(self) -> bool:
@@ -111,5 +134,6 @@ class Settings:
             webhook_retry_for=_float(env, "CRMBATCH_WEBHOOK_RETRY_FOR", 24 * 3600.0),
             webhook_timeout=_float(env, "CRMBATCH_WEBHOOK_TIMEOUT", 10.0),
             sync_wait=_float(env, "CRMBATCH_SYNC_WAIT", 30.0),
+            worker_process=_bool(env, "CRMBATCH_WORKER_PROCESS", True),
             rate_limit=_rate_limit(env),
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import threading
 from collections.abc import Iterator
@@ -107,6 +108,37 @@ class WriterLock:
                 self._cond.notify_all()
 
 
+class FileLock:
+    """The write lock of one SQLite file across processes (``crmbatch serve`` and the worker it
+    starts): ``flock`` on a file beside the database. A waiter wakes the moment the lock frees
+    (SQLite's own busy handler sleeps in steps of up to 100 ms instead), and a foreground writer
+    goes before background writers that arrive after it: it holds a gate while it waits, and a
+    background writer passes the gate before it queues."""
+
+    def __init__(self, path: str) -> None:
+        self._write = os.open(f"{path}-writer.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        self._gate = os.open(f"{path}-gate.lock", os.O_RDWR | os.O_CREAT, 0o600)
+
+    @contextmanager
+    def hold(self, *, background: bool) -> Iterator[None]:
+        fcntl.flock(self._gate, fcntl.LOCK_EX)
+        try:
+            if not background:
+                fcntl.flock(self._write, fcntl.LOCK_EX)
+        finally:
+            fcntl.flock(self._gate, fcntl.LOCK_UN)
+        if background:
+            fcntl.flock(self._write, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(self._write, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        os.close(self._write)
+        os.close(self._gate)
+
+
 class Database:
     """Two ways in: ``write()`` (serialised on SQLite) and ``read()`` (a snapshot, never blocks).
 
@@ -135,6 +167,12 @@ class Database:
         else:
             self.read_engine = self.write_engine
         self._write_lock = WriterLock() if is_sqlite(self.write_engine) else None
+        database = make_url(url).database or ""
+        self._file_lock = (
+            FileLock(os.path.abspath(database))
+            if self._write_lock is not None and database not in ("", ":memory:")
+            else None
+        )
 
     @property
     def is_sqlite(self) -> bool:
@@ -144,17 +182,23 @@ class Database:
     def write(self, *, background: bool = False) -> Iterator[Connection]:
         """A write transaction.
 
-        On SQLite the writers of this process queue on a lock first: SQLite's own busy handler
-        sleeps in steps of up to 100 ms instead of waking when the lock frees, which starves
-        short writes behind long ones. ``background`` writers (the worker) also let every waiting
+        On SQLite the writers of this process queue on a lock first, then take the file's
+        :class:`FileLock` with the writers of other processes: SQLite's own busy handler sleeps
+        in steps of up to 100 ms instead of waking when the lock frees, which starves short
+        writes behind long ones. ``background`` writers (the worker) also let every waiting
         foreground writer (a client waiting for its 202) go first.
         """
         if self._write_lock is None:
             with self.write_engine.begin() as conn:
                 yield conn
             return
-        with self._write_lock.hold(background=background), self.write_engine.begin() as conn:
-            yield conn
+        with self._write_lock.hold(background=background):
+            if self._file_lock is None:
+                with self.write_engine.begin() as conn:
+                    yield conn
+                return
+            with self._file_lock.hold(background=background), self.write_engine.begin() as conn:
+                yield conn
 
     def read(self) -> Any:
         return self.read_engine.begin()
@@ -166,6 +210,9 @@ class Database:
                 conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
 
     def dispose(self) -> None:
+        if self._file_lock is not None:
+            self._file_lock.close()
+            self._file_lock = None
         self.write_engine.dispose()
         if self.read_engine is not self.write_engine:
             self.read_engine.dispose()

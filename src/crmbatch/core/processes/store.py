@@ -80,21 +80,12 @@ def _not_before_request(now: datetime) -> Any:
     return sa.case((p.c.requested_at > now, p.c.requested_at), else_=now)
 
 
-def claim_next(
-    conn: Connection,
-    *,
-    worker_id: str,
-    now: datetime,
-    lease_until: datetime,
-    skip_locked: bool,
-    only_id: int | None = None,
-) -> RowMapping | None:
-    """Take the oldest process whose partition has nothing older unfinished; lease it.
-
-    A process whose lease ran out (its worker died) is claimable again. With ``skip_locked``
-    (PostgreSQL) concurrent workers pass over each other's rows instead of waiting. With
-    ``only_id``, that process or none (applied within the request that accepted it).
-    """
+def next_claimable(
+    conn: Connection, *, now: datetime, skip_locked: bool, only_id: int | None = None
+) -> int | None:
+    """The oldest process whose partition has nothing older unfinished (a process whose lease
+    ran out counts: its worker died). With ``skip_locked`` (PostgreSQL) concurrent workers pass
+    over each other's rows instead of waiting. With ``only_id``, that process or none."""
     p = processes
     earlier = processes.alias("earlier")
     blocked = (
@@ -123,12 +114,18 @@ def claim_next(
         )
     if skip_locked:
         query = query.with_for_update(skip_locked=True, of=p)
-    process_id = conn.execute(query).scalar()
-    if process_id is None:
-        return None
+    value = conn.execute(query).scalar()
+    return None if value is None else int(value)
+
+
+def take(
+    conn: Connection, ids: list[int], *, worker_id: str, now: datetime, lease_until: datetime
+) -> None:
+    """Lease processes to ``worker_id``: in process, one more attempt."""
+    p = processes
     conn.execute(
         p.update()
-        .where(p.c.id == process_id)
+        .where(p.c.id.in_(ids))
         .values(
             status="in_process",
             worker_id=worker_id,
@@ -137,25 +134,46 @@ def claim_next(
             attempts=p.c.attempts + 1,
         )
     )
-    return conn.execute(sa.select(p).where(p.c.id == process_id)).mappings().one()
 
 
-def claim_followers(
+def rows(conn: Connection, ids: list[int], *, payload: bool = True) -> list[RowMapping]:
+    """Processes by id, in id order (with their payloads, or without: the summary)."""
+    columns = list(processes.c) if payload else _SUMMARY
+    query = sa.select(*columns).where(processes.c.id.in_(ids)).order_by(processes.c.id)
+    return list(conn.execute(query).mappings().all())
+
+
+def claim_next(
     conn: Connection,
-    head: RowMapping,
     *,
     worker_id: str,
     now: datetime,
     lease_until: datetime,
+    skip_locked: bool,
+    only_id: int | None = None,
+) -> RowMapping | None:
+    """Take the next claimable process (see :func:`next_claimable`) and lease it."""
+    process_id = next_claimable(conn, now=now, skip_locked=skip_locked, only_id=only_id)
+    if process_id is None:
+        return None
+    take(conn, [process_id], worker_id=worker_id, now=now, lease_until=lease_until)
+    return rows(conn, [process_id])[0]
+
+
+def follower_ids(
+    conn: Connection,
+    head: Any,
+    *,
     max_items: int,
     max_processes: int = 50,
-) -> list[RowMapping]:
-    """Also lease the queued processes right behind ``head`` in its partition, of its kind, up
-    to ``max_items`` items in all: they will be applied with it, in order.
+    lock: bool = False,
+) -> list[int]:
+    """The queued processes right behind ``head`` in its partition, of its kind, up to
+    ``max_items`` items in all: they may be applied with it, in order.
 
     Only an unbroken run is taken: the first process of another kind, one already claimed, or
-    one that would pass the limit ends it. The rows are locked without skipping (PostgreSQL),
-    so a gap can never reorder the partition.
+    one that would pass the limit ends it. With ``lock`` (PostgreSQL) the rows are locked
+    without skipping, so a gap can never reorder the partition.
     """
     p = processes
     query = (
@@ -168,7 +186,7 @@ def claim_followers(
         .order_by(p.c.id)
         .limit(max_processes)
     )
-    if conn.dialect.name == "postgresql":
+    if lock:
         query = query.with_for_update(of=p)
     taken: list[int] = []
     total = int(head["received"])
@@ -179,22 +197,25 @@ def claim_followers(
             break
         taken.append(row.id)
         total += row.received
+    return taken
+
+
+def claim_followers(
+    conn: Connection,
+    head: RowMapping,
+    *,
+    worker_id: str,
+    now: datetime,
+    lease_until: datetime,
+    max_items: int,
+) -> list[RowMapping]:
+    """Lease the queued processes right behind ``head`` (see :func:`follower_ids`)."""
+    lock = conn.dialect.name == "postgresql"
+    taken = follower_ids(conn, head, max_items=max_items, lock=lock)
     if not taken:
         return []
-    conn.execute(
-        p.update()
-        .where(p.c.id.in_(taken))
-        .values(
-            status="in_process",
-            worker_id=worker_id,
-            lease_until=lease_until,
-            started_at=_not_before_request(now),
-            attempts=p.c.attempts + 1,
-        )
-    )
-    return list(
-        conn.execute(sa.select(p).where(p.c.id.in_(taken)).order_by(p.c.id)).mappings().all()
-    )
+    take(conn, taken, worker_id=worker_id, now=now, lease_until=lease_until)
+    return rows(conn, taken)
 
 
 def lock(conn: Connection, process_id: int, *, for_update: bool) -> RowMapping | None:

@@ -55,12 +55,16 @@ PUBLIC: dict[str, Any] = {"security": []}  # OpenAPI: no key needed
     responses={503: {"model": wire.Health}},
     openapi_extra=PUBLIC,
 )
-def healthz(db: DB) -> Any:
+def healthz(request: Request, db: DB) -> Any:
     from crmbatch.core.health import database_answers
 
-    if database_answers(db):
-        return {"status": "ok"}
-    return JSONResponse({"status": "unavailable"}, status_code=503)
+    background = request.app.state.background
+    body: dict[str, Any] = {"status": "ok"}
+    if background is not None:
+        body["processes"] = background.status()
+    if database_answers(db) and (background is None or background.healthy()):
+        return body
+    return JSONResponse({**body, "status": "unavailable"}, status_code=503)
 
 
 @router.get(

@@ -13,7 +13,12 @@ class Error(BaseModel):
 
 
 class Health(BaseModel):
-    status: str
+    status: str = Field(description="ok, or unavailable (the database or the worker is down)")
+    processes: dict[str, Any] | None = Field(
+        None,
+        description="the processes this server runs: api (its pid) and worker (pid, running, "
+        "restarts: a worker child that died is started again)",
+    )
 
 
 class SchemaDocument(BaseModel):
