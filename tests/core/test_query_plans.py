@@ -97,7 +97,7 @@ def test_applying_events_looks_every_contact_and_record_up_by_key(
 
 
 def test_a_synchronous_hubspot_batch_looks_every_row_up_by_key(sqlite_only, db, account):
-    from crmbatch.core.processes.lifecycle import write_now
+    from crmbatch.core.processes.sync import write_now
     from crmbatch.core.records import service as records
 
     acct, _ = account

@@ -26,7 +26,7 @@ from crmbatch.core.errors import (
     Unavailable,
     UnsupportedMediaType,
 )
-from crmbatch.core.processes import lifecycle, preview
+from crmbatch.core.processes import preview, sync
 from crmbatch.core.processes import service as processes
 from crmbatch.core.schema import service as schemas
 from crmbatch.db import codec
@@ -330,11 +330,11 @@ async def write_now(
     request: Request,
     db: Database,
     account_id: int,
-    build: lifecycle.Build,
+    build: sync.Build,
     *,
     dialect: str,
-    read_back: lifecycle.ReadBack | None = None,
-) -> lifecycle.Written:
+    read_back: sync.ReadBack | None = None,
+) -> sync.Written:
     """Write a batch now, in one transaction (a synchronous API such as HubSpot's).
 
     While earlier batches of its object type are queued or being applied, nothing is written
@@ -345,10 +345,10 @@ async def write_now(
     deadline = time.monotonic() + request.app.state.settings.sync_wait
     while True:
         try:
-            written: lifecycle.Written = await run_in_threadpool(
-                lifecycle.write_now, db, account_id, build, dialect=dialect, read_back=read_back
+            written: sync.Written = await run_in_threadpool(
+                sync.write_now, db, account_id, build, dialect=dialect, read_back=read_back
             )
-        except lifecycle.PartitionBusy as busy:
+        except sync.PartitionBusy as busy:
             await _wait_idle(db, busy.partition, deadline)
             continue
         kind = written.submission.kind
@@ -359,7 +359,7 @@ async def write_now(
 
 async def _wait_idle(db: Database, partition: str, deadline: float) -> None:
     pause = 0.005
-    while await run_in_threadpool(lifecycle.partition_busy, db, partition):
+    while await run_in_threadpool(sync.partition_busy, db, partition):
         if time.monotonic() + pause > deadline:
             raise Unavailable(
                 "earlier batches of this object type are still being applied; this request was "

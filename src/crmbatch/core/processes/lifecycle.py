@@ -1,6 +1,6 @@
 """A process's life after accept: claimed under a lease, applied in one transaction with its
 results, its ``completed`` state and the webhook deliveries that announce it, or given back.
-Also the synchronous way in (:func:`write_now`): accept and apply in one transaction.
+The synchronous way in (accept and apply in one transaction) is :mod:`.sync`.
 
 Exactly once: the claim is committed first (status ``in_process`` under a lease); the apply
 transaction then locks the row again and proceeds only if this worker still owns it and it is not
@@ -15,9 +15,6 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -25,10 +22,7 @@ from sqlalchemy.engine import Connection, RowMapping
 
 from crmbatch.core import clock
 from crmbatch.core.processes import runner, store
-from crmbatch.core.processes.service import Submission, accept, partition_key
 from crmbatch.core.results import Outcome
-from crmbatch.core.schema import service as schemas
-from crmbatch.core.schema.model import AccountSchema
 from crmbatch.core.webhooks import render
 from crmbatch.core.webhooks import service as webhooks
 from crmbatch.db.engine import Database
@@ -163,81 +157,6 @@ def give_back(
                 webhooks.enqueue(conn, [(row, body)], at=at, policy=policy)
     except Exception:  # the database is away: the lease will run out and someone retries
         log.exception("process.release_failed", extra={"process_id": row["id"]})
-
-
-# -- the synchronous way in ----------------------------------------------------------------------
-
-
-class PartitionBusy(Exception):
-    """Earlier batches of the partition are still queued or being applied: a synchronous write
-    would overtake them, so it was not made (nothing was written)."""
-
-    def __init__(self, partition: str) -> None:
-        super().__init__(f"partition {partition} has batches waiting")
-        self.partition = partition
-
-
-@dataclass
-class Written:
-    """A batch written synchronously: its process, outcome, and what ``read_back`` returned."""
-
-    process_id: int
-    outcome: Outcome
-    schema: AccountSchema
-    submission: Submission
-    read: Any = None
-
-
-Build = Callable[[Connection, AccountSchema], Submission]
-ReadBack = Callable[[Connection, AccountSchema, Submission, Outcome], Any]
-
-
-def write_now(
-    db: Database,
-    account_id: int,
-    build: Build,
-    *,
-    dialect: str,
-    read_back: ReadBack | None = None,
-    lease_seconds: float = 30.0,
-) -> Written:
-    """Accept a batch and apply it now, in one transaction: ``build`` turns the request into a
-    submission against the schema of this very transaction, the engine applies it (resolving
-    every identifier inside the apply), and ``read_back`` reads what the answer shows before the
-    transaction ends.
-
-    The partition's order holds: when an earlier batch of it is queued or being applied, nothing
-    is written and :class:`PartitionBusy` is raised; the caller waits (without holding a
-    thread) and tries again, or gives up and says nothing was written.
-    """
-    with db.write() as conn:
-        schema = schemas.load(conn, account_id)
-        submission = build(conn, schema)
-        partition = partition_key(account_id, submission.object_type)
-        store.lock_accepts(conn, partition)
-        if store.busy(conn, partition):
-            raise PartitionBusy(partition)
-        accepted = accept(conn, account_id, submission, dialect=dialect)
-        now = clock.now()
-        row = store.claim_next(
-            conn,
-            worker_id=f"request:{uuid.uuid4().hex[:16]}",
-            now=now,
-            lease_until=now + timedelta(seconds=lease_seconds),
-            skip_locked=False,
-            only_id=accepted.process_id,
-        )
-        if row is None:  # cannot be: the partition was idle and the lock is held
-            raise PartitionBusy(partition)
-        (outcome,) = runner.run(conn, runner.group_of([row]))
-        complete(conn, [row], [outcome], webhooks.RetryPolicy())
-        read = read_back(conn, schema, submission, outcome) if read_back else None
-    return Written(accepted.process_id, outcome, schema, submission, read)
-
-
-def partition_busy(db: Database, partition: str) -> bool:
-    with db.read() as conn:
-        return store.busy(conn, partition)
 
 
 def wait_completed(db: Database, process_id: int, timeout: float) -> str:

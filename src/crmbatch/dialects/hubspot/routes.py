@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
-from fastapi.responses import JSONResponse
 
 from crmbatch.core import clock
 from crmbatch.core.errors import NotFound
@@ -124,7 +123,7 @@ async def _batch(
     body, partial = translate.batch_answer(
         t, done.outcome, write.described or [], done.read, started=started, upsert=upsert
     )
-    return JSONResponse(body, status_code=207 if partial else ok_status)
+    return FastJSON(body, status_code=207 if partial else ok_status)
 
 
 async def _single(
@@ -450,7 +449,7 @@ async def create_object(
     inputs = [wire.CreateInput(properties=body.properties)]
     write = _Write(objectType, lambda t: translate.create_commands(t, inputs))
     answer = await _single(request, db, account.id, write, dry_run=dry_run)
-    return answer if dry_run else JSONResponse(answer, status_code=201)
+    return answer if dry_run else FastJSON(answer, status_code=201)
 
 
 @router.patch(
