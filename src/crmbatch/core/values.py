@@ -226,7 +226,9 @@ def identifier_value(value: Any, *, fold_case: bool = False) -> str:
     either way is one value), without surrounding spaces, and lower-cased for attributes of the
     email kind only (``fold_case``): addresses match case-insensitively, other text does not."""
     if isinstance(value, str):
-        text = unicodedata.normalize("NFC", value.strip())
+        text = value.strip()
+        if not text.isascii():  # ASCII is NFC already
+            text = unicodedata.normalize("NFC", text)
         return text.lower() if fold_case else text
     if isinstance(value, float) and value.is_integer():
         return str(int(value))

@@ -107,6 +107,7 @@ class Batch:
         self.initial_links: set[tuple[int, int]] = set()
         self.next_temp = -1
         self.unique_keys = {a.key for a in t.unique_attributes}
+        self._kinds: dict[str, str] = {}
 
     # -- bulk reads --------------------------------------------------------------------------
 
@@ -189,7 +190,10 @@ class Batch:
 
     def pair(self, key: str, value: Any) -> tuple[str, str]:
         """Where a unique value of ``key`` is indexed: (kind, normalised value)."""
-        return unique_kind(key), identifier_of(self.t.attributes.get(key), value)
+        kind = self._kinds.get(key)
+        if kind is None:
+            kind = self._kinds[key] = unique_kind(key)
+        return kind, identifier_of(self.t.attributes.get(key), value)
 
     # -- naming ------------------------------------------------------------------------------
 
