@@ -2,6 +2,8 @@
 # Each creates .venv and installs what it needs on first use.
 
 PYTHON ?= python3.11
+HOST ?= 127.0.0.1
+PORT ?= 8000
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -15,8 +17,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+# make run PORT=8001 HOST=0.0.0.0; CRMBATCH_* settings given here reach the server too
 run: $(STAMP)
-	$(BIN)/crmbatch serve
+	$(BIN)/crmbatch serve --host $(HOST) --port $(PORT)
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

@@ -21,6 +21,13 @@ def test_accounts_and_keys(database_url):
     assert cli(database_url, "keys", "revoke", key[:12]).returncode == 0
     assert "revoked" in cli(database_url, "keys", "list", "--account", "acme").stdout
     assert cli(database_url, "keys", "revoke", "crm_nothing").returncode == 1
+    third = json.loads(cli(database_url, "keys", "create", "--account", "acme", "--json").stdout)
+    done = cli(database_url, "keys", "revoke", third["api_key"])  # the whole key
+    assert done.returncode == 0 and third["api_key"][:12] in done.stdout
+    done = cli(database_url, "keys", "revoke", second["api_key"][:9])  # any start naming one
+    assert done.returncode == 0, done.stderr
+    assert "no active key" in cli(database_url, "keys", "revoke", second["api_key"]).stderr
+    assert "too short" in cli(database_url, "keys", "revoke", "crm").stderr
     assert cli(database_url, "keys", "list", "--account", "nobody").returncode == 1
 
 

@@ -252,7 +252,7 @@ def test_a_mainbrainer_dry_run_is_what_the_batch_then_does(api, db, account):
     planned = dry(api, "POST", "/mainbrainer/contacts/batch", json=body, headers=headers)
     assert dump(db) == before
     statuses = [r["status"] for r in planned["results"]]
-    assert statuses == ["created", "failed", "created", "updated"]
+    assert statuses == ["created", "skipped", "created", "updated"]
     assert planned["results"][1]["errors"][0]["code"] == "contact_not_found"
     r = api.post("/mainbrainer/contacts/batch", json=body, headers=headers)
     assert r.status_code == 202

@@ -25,8 +25,10 @@ from crmbatch.core.errors import (
     CrmError,
     InternalError,
     InvalidInput,
+    MethodNotAllowed,
     NotFound,
     RateLimited,
+    Unauthorized,
     Unavailable,
 )
 from crmbatch.db.engine import Database
@@ -65,7 +67,20 @@ def dialect_of(path: str) -> tuple[ErrorRenderer, RateHeaders]:
     )
 
 
+#: path prefix → how that dialect's clients send their key (said in every 401)
+AUTH_HINTS = [
+    ("/v3/", "send your key in the api-key header (api-key: YOUR_KEY)"),
+    ("/crm/", "send your key as Authorization: Bearer YOUR_KEY"),
+    ("/crm-object-schemas/", "send your key as Authorization: Bearer YOUR_KEY"),
+    ("/mainbrainer/", "send your key as Authorization: Bearer YOUR_KEY (or api-key: YOUR_KEY)"),
+]
+DEFAULT_AUTH_HINT = "send your key as api-key: YOUR_KEY or Authorization: Bearer YOUR_KEY"
+
+
 def render_error(path: str, exc: CrmError) -> JSONResponse:
+    if isinstance(exc, Unauthorized):
+        hint = next((h for prefix, h in AUTH_HINTS if path.startswith(prefix)), DEFAULT_AUTH_HINT)
+        exc = Unauthorized(f"{exc.message}; {hint}")
     renderer, _ = dialect_of(path)
     status, body = renderer(exc)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
@@ -122,14 +137,13 @@ def _install_error_handlers(app: FastAPI) -> None:
         if exc.status_code == 404:
             err: CrmError = NotFound(f"no route {request.method} {request.url.path}")
         elif exc.status_code == 405:
-            err = CrmError(f"method {request.method} not allowed on {request.url.path}")
-            err.kind, err.status = "method_not_allowed", 405
-            return JSONResponse(
-                {"code": "method_not_allowed", "message": err.message}, status_code=405
-            )
+            err = MethodNotAllowed(f"method {request.method} not allowed on {request.url.path}")
         else:
             err = CrmError(str(exc.detail))
-        return render_error(request.url.path, err)
+        response = render_error(request.url.path, err)
+        for name, value in (exc.headers or {}).items():  # Allow, on a 405
+            response.headers[name] = value
+        return response
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -224,12 +224,13 @@ def keys_list(account: Annotated[str, typer.Option("--account")]) -> None:
 
 
 @keys_app.command("revoke")
-def keys_revoke(key_prefix: str) -> None:
-    """Revoke the key that starts with KEY_PREFIX; it gets 401 at once."""
+def keys_revoke(key: str) -> None:
+    """Revoke KEY: the whole key, or its start as keys list shows it (any start only one
+    active key has). It gets 401 at once."""
     from crmbatch.core.accounts import service
 
-    _run(lambda conn: service.revoke_key(conn, key_prefix))
-    out.print(f"revoked {key_prefix}")
+    shown = _run(lambda conn: service.revoke_key(conn, key))
+    out.print(f"revoked {shown}")
 
 
 @schema_app.command("apply")

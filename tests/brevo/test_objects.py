@@ -69,10 +69,11 @@ def test_listing_pages_sorts_and_counts(api):
     assert [r["identifiers"]["ext_id"] for r in desc["records"]] == ["c6", "c5", "c4"]
     default = api.get("/v3/objects/vehicle/records", params={"limit": 2, "page_num": 1}).json()
     assert default["records"][0]["identifiers"]["ext_id"] == "c6"  # Brevo's default is desc
+    counted = listing(api, limit=0, page_num=1)  # Brevo's minimum is 0: the count alone
+    assert counted == {"count": 7, "records": []}
     past = listing(api, limit=3, page_num=9)
     assert past == {"count": 7, "records": []}
     for bad in (
-        {"limit": 0, "page_num": 1},
         {"limit": 1001, "page_num": 1},
         {"limit": 5, "page_num": 0},
         {"page_num": 1},
@@ -313,7 +314,13 @@ def test_object_type_errors(api):
     r = api.post("/v3/objects/Bad-Name/batch/upsert", json=body)
     assert (r.status_code, r.json()["code"]) == (400, "invalid_parameter")
     r = api.get("/v3/objects/spaceship/records", params={"limit": 1, "page_num": 1})
+    assert r.status_code == 400 and r.json()["code"] == "invalid_parameter"  # Brevo's document
+    assert "invalid object_type" in r.json()["message"]
+    r = api.post("/v3/objects/vehicel/batch/upsert", json=body)
     assert r.status_code == 404
+    message = r.json()["message"]
+    assert "did you mean 'vehicle'?" in message and "crmbatch schema apply" in message
+    assert "garage, insurance, vehicle" in message
 
 
 def test_authentication(server, api, db, account):
@@ -322,10 +329,18 @@ def test_authentication(server, api, db, account):
         assert r.status_code == 401
         assert r.json() == {
             "code": "unauthorized",
-            "message": "authentication not found in headers",
+            "message": "authentication not found in headers; send your key in the api-key header"
+            " (api-key: YOUR_KEY)",
         }
         r = anon.get("/v3/processes", headers={"api-key": "crm_wrong"})
-        assert r.json() == {"code": "unauthorized", "message": "Key not found"}
+        assert r.json()["message"].startswith("Key not found; send your key in the api-key")
+        hubspot = anon.get("/crm/v3/objects/vehicle").json()
+        assert hubspot["category"] == "INVALID_AUTHENTICATION"
+        assert "Authorization: Bearer YOUR_KEY" in hubspot["message"]
+        assert "hubspot.com" not in hubspot["message"]  # no link to HubSpot's OAuth page
+        assert (
+            "api-key: YOUR_KEY or Authorization: Bearer" in anon.get("/v1/schema").json()["message"]
+        )
         r = anon.get("/v3/processes", headers={"Authorization": f"Bearer {account[1]}"})
         assert r.status_code == 200
         r = anon.get("/v1/schema", headers={"Authorization": f"Bearer {account[1]}"})
@@ -334,7 +349,8 @@ def test_authentication(server, api, db, account):
 
     with db.write() as conn:
         service.revoke_key(conn, account[1][:12])
-    assert api.get("/v3/processes").status_code == 401
+    r = api.get("/v3/processes")
+    assert r.status_code == 401 and "this key was revoked on 20" in r.json()["message"]
 
 
 def test_idempotency_key_returns_the_first_answer_and_refuses_another_body(api):

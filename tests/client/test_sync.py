@@ -236,3 +236,30 @@ def test_a_brevo_server_without_crmbatchs_own_endpoints_is_synced_too(
     unreported = re.search(r"applied \(the server does not itemise\)\s*│\s*([\d,]+)", result.output)
     assert unreported is not None and unreported.group(1) == "1,500"
     assert counts(db, acct.id) == (1500, 1500, 2)
+
+
+def test_the_failure_file_carries_each_row_and_can_be_fed_back(server, account, tmp_path):
+    _, key = account
+    rows = good_rows(4)
+    rows[1][3] = "old"  # line 3: not a number
+    file = write_csv(tmp_path / "cars.csv", rows)
+    assert sync(server.base_url, key, file).exit_code == 1
+    (bad,) = failures_of(file)
+    assert (bad["line"], bad["status"]) == (3, "invalid")
+    assert bad["row"]["vin"] == "VIN0000001" and bad["row"]["year"] == "old"
+    bad["row"]["year"] = "1999"  # fixed, and fed back with the same options
+    fixed = file.with_name("cars.failures.jsonl")
+    fixed.write_bytes(orjson.dumps(bad) + b"\n")
+    again = sync(server.base_url, key, fixed)
+    assert again.exit_code == 0, again.output
+    with Client(server.base_url, key) as c:
+        cars = {r["identifiers"]["ext_id"]: r for r in c.objects("vehicle").records()["records"]}
+    assert cars["VIN0000001"]["attributes"]["year"] == 1999
+
+    ghost = tmp_path / "ghost.jsonl"
+    ghost.write_bytes(orjson.dumps({"identifiers": {"id": 10**12}, "attributes": {"model": "x"}}))
+    assert sync(server.base_url, key, ghost).exit_code == 1
+    (server_side,) = failures_of(ghost)
+    assert server_side["errors"][0]["code"] == "record_not_found"
+    assert server_side["identifiers"] == {"id": 10**12}  # the record as it was sent
+    assert server_side["attributes"] == {"model": "x"}

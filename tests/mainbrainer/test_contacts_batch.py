@@ -73,7 +73,13 @@ def test_a_batch_is_reported_on_its_signed_webhook(hook_api, db, account):
         data = accepted["data"]
         assert data["processed"] == "false" and data["status"] == 0
         assert data["invalidPropertiesList"] == [
-            {"index": 0, "propertyId": None, "propertyName": "AGEE", "propertyValue": "37"}
+            {
+                "index": 0,
+                "propertyId": None,
+                "propertyName": "AGEE",
+                "propertyValue": "37",
+                "reason": "no contact attribute is named 'AGEE' (did you mean 'AGE'?)",
+            }
         ]
         assert data["invalidContactIdList"] == ["987654321"]
 
@@ -244,3 +250,16 @@ def test_another_accounts_key_sees_no_batch(api_for, db, account):
     batch_id = r.json()["data"]["batchId"]
     theirs = api_for(other_key)
     error_of(theirs.get(f"{BATCH}/{batch_id}", headers=bearer(other_key)), 404)
+
+
+def test_an_unknown_contact_id_is_skipped_in_the_report_and_in_the_process_alike(api, account):
+    key = account[1]
+    r = post(api, key, {"createUpdateContacts": [{"contactId": 987654}, {"email": "x@y.io"}]})
+    assert r.status_code == 202
+    batch = int(r.json()["data"]["batchId"])
+    process = wait_process(api, batch)
+    report = api.get(f"{BATCH}/{batch}", headers=bearer(key)).json()
+    assert report["skipped"]["count"] == process["counts"]["skipped"] == 1
+    assert process["counts"]["failed"] == 0
+    assert process["results"][0]["errors"][0]["code"] == "contact_not_found"
+    assert report["invalidContactIdList"] == ["987654"]

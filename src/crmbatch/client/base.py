@@ -200,10 +200,10 @@ class Upload:
             r = self.report
             self._on_progress(Progress(r.counts["received"], r.applied, r.failed))
 
-    def invalid(self, position: int, errors: list[dict[str, Any]]) -> None:
-        """A record the caller could not send."""
+    def invalid(self, position: int, errors: list[dict[str, Any]], row: Any = None) -> None:
+        """A record the caller could not send (``row``: as it was read)."""
         with self._lock:
-            self._fail(Failure(position, "invalid", errors), "failed")
+            self._fail(Failure(position, "invalid", errors, record=row), "failed")
             self._progress()
 
     def oversized(self, piece: Oversized) -> None:
@@ -223,7 +223,8 @@ class Upload:
             for index, position in enumerate(chunk.positions):
                 reason = reasons.get(index)
                 errors = [{"code": "invalid", "message": reason}] if reason else default
-                self._fail(Failure(position, "rejected", errors), "failed")
+                failure = Failure(position, "rejected", errors, record=chunk.record(index))
+                self._fail(failure, "failed")
             self._progress()
 
     def accepted(self, chunk: Chunk, response: httpx.Response) -> int:
@@ -243,7 +244,10 @@ class Upload:
                 self._replays.add(chunk.number)
             for index, reason in refused:
                 errors = [{"code": "invalid", "message": reason}]
-                self._fail(Failure(chunk.positions[index], "rejected", errors), "failed")
+                failure = Failure(
+                    chunk.positions[index], "rejected", errors, record=chunk.record(index)
+                )
+                self._fail(failure, "failed")
             self._progress()
         return process_id
 
@@ -287,8 +291,10 @@ class Upload:
                     list(result.get("errors") or []),
                     id=result.get("id"),
                     ext_id=result.get("ext_id"),
+                    record=chunk.record(result["index"]),
                 )
                 self._fail(failure, status)
+            chunk.parts = []  # reported: the records are not needed any more
             self._progress()
 
     def finish(self) -> Report:

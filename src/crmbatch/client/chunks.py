@@ -10,7 +10,8 @@ import hashlib
 import uuid
 from array import array
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import orjson
 
@@ -37,9 +38,15 @@ class Chunk:
     body: bytes
     #: the Idempotency-Key sent with it (the same on every retry)
     key: str
+    #: each record as sent, until its batch is reported (a failure shows its record)
+    parts: list[bytes] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.positions)
+
+    def record(self, index: int) -> Any:
+        """The record at ``index`` of this body, as it was sent."""
+        return orjson.loads(self.parts[index]) if index < len(self.parts) else None
 
 
 @dataclass(frozen=True)
@@ -117,7 +124,9 @@ class Cutter:
         if not self._parts:
             return None
         body = b"".join((self.head, b",".join(self._parts), self.tail))
-        chunk = Chunk(self.number, self._positions, body, self.key_for(self.number, body))
+        chunk = Chunk(
+            self.number, self._positions, body, self.key_for(self.number, body), self._parts
+        )
         self.number += 1
         self._parts, self._positions, self._size = [], array("q"), 0
         return chunk

@@ -115,6 +115,19 @@ def read_jsonl(stream: io.TextIOBase) -> Iterator[Row]:
         yield Row(number, data)
 
 
+#: what a line of a failure file says about its row, besides the row itself
+FAILURE_KEYS = frozenset({"line", "status", "errors", "id", "ext_id"})
+
+
+def _unwrapped(data: dict[str, Any]) -> dict[str, Any]:
+    """A line of a failure file (``crmbatch sync``'s own) as the record or row it carries."""
+    if not ("line" in data and "errors" in data and "status" in data):
+        return data
+    if isinstance(data.get("row"), dict):
+        return dict(data["row"])
+    return {k: v for k, v in data.items() if k not in FAILURE_KEYS}
+
+
 def object_type_of(document: dict[str, Any], name: str) -> ObjectType:
     """The object type ``name`` of a schema document as ``GET /v1/schema`` exports it."""
     types = document.get("object_types") or {}
@@ -242,6 +255,7 @@ class Mapping:
         """The record of one JSON line: Brevo's shape (``identifiers``, ``attributes``,
         ``associations``) or plain attributes with the identifier columns among them."""
         problems: list[Problem] = []
+        data = _unwrapped(data)
         if "attributes" in data or "identifiers" in data:
             identifiers = data.get("identifiers") or {}
             raw = data.get("attributes") or {}

@@ -77,16 +77,31 @@ class SyncOptions:
 
 class Failures:
     """The failure file: one JSON line per row not applied, written as failures arrive; removed
-    at the end when there were none (so an old one never misleads)."""
+    at the end when there were none (so an old one never misleads).
+
+    Each line names the row (``line``, ``status``, ``errors``, and the ``id``/``ext_id`` the
+    server reported) and carries it: the record as it was sent (``identifiers``,
+    ``attributes``), or, for a row that could not be sent, the row as it was read (``row``). Fix
+    the lines and feed the file back: ``crmbatch sync FILE.failures.jsonl`` with the same
+    options reads them as records.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.count = 0
         self._out = path.open("wb")
 
-    def write(self, line: int, status: str, errors: list[dict[str, Any]], **ids: Any) -> None:
-        entry = {"line": line, "status": status, **{k: v for k, v in ids.items() if v is not None}}
-        entry["errors"] = errors
+    def write(self, failure: reports.Failure) -> None:
+        entry: dict[str, Any] = {"line": failure.index, "status": failure.status}
+        for name in ("id", "ext_id"):
+            if getattr(failure, name) is not None:
+                entry[name] = getattr(failure, name)
+        entry["errors"] = failure.errors
+        record = failure.record
+        if failure.status == "invalid":
+            entry["row"] = record
+        elif isinstance(record, dict):
+            entry.update(record)
         self._out.write(orjson.dumps(entry) + b"\n")
         self.count += 1
 
@@ -98,23 +113,28 @@ class Failures:
 
 def rows_of(
     options: SyncOptions, stream: io.TextIOBase, mapping: Mapping
-) -> Iterator[tuple[Row, Any]]:
-    """Each row with its record, or with the list of problems that keep it from being sent.
-    A CSV header that names no attribute raises :class:`FileProblem` here, before any row."""
+) -> Iterator[tuple[Row, Any, Any]]:
+    """Each row with its record, or with the list of problems that keep it from being sent,
+    and the row as it was read (a CSV row as ``{column: cell}``, empty cells left out). A CSV
+    header that names no attribute raises :class:`FileProblem` here, before any row."""
     if format_of(options.file, options.format) == "jsonl":
-        return _checked(read_jsonl(stream), mapping.json_record)
+        return _checked(read_jsonl(stream), mapping.json_record, lambda data: data)
     header, rows = read_csv(stream, delimiter=options.delimiter)
     attributes = mapping.check_header(header)
-    return _checked(rows, lambda cells: mapping.csv_record(header, attributes, cells))
+    return _checked(
+        rows,
+        lambda cells: mapping.csv_record(header, attributes, cells),
+        lambda cells: {c: v for c, v in zip(header, cells or (), strict=False) if v != ""},
+    )
 
 
-def _checked(rows: Iterator[Row], convert: Any) -> Iterator[tuple[Row, Any]]:
+def _checked(rows: Iterator[Row], convert: Any, source: Any) -> Iterator[tuple[Row, Any, Any]]:
     for row in rows:
         if row.problem is not None:
-            yield row, [row.problem]
+            yield row, [row.problem], source(row.data) if row.data is not None else None
             continue
         record, problems = convert(row.data)
-        yield row, record if record is not None else problems
+        yield row, record if record is not None else problems, source(row.data)
 
 
 class Screen:
@@ -238,17 +258,17 @@ def _schema(options: SyncOptions, client: Client) -> dict[str, Any]:
 def _dry_run(
     options: SyncOptions,
     console: Console,
-    rows: Iterator[tuple[Row, Any]],
+    rows: Iterator[tuple[Row, Any, Any]],
     failures: Failures,
     screen: Screen,
     counting: Counting,
 ) -> int:
     read = bad = 0
-    for row, outcome in rows:
+    for row, outcome, source in rows:
         read += 1
         if isinstance(outcome, list):
             bad += 1
-            failures.write(row.line, "invalid", outcome)
+            failures.write(reports.Failure(row.line, "invalid", outcome, record=source))
         if read % 1000 == 0:
             screen.read = read
             screen.progress.update(screen.task, completed=counting.count)
@@ -276,13 +296,13 @@ def _push(
     options: SyncOptions,
     console: Console,
     client: Client,
-    rows: Iterator[tuple[Row, Any]],
+    rows: Iterator[tuple[Row, Any, Any]],
     failures: Failures,
     screen: Screen,
     counting: Counting,
 ) -> int:
     def on_failure(f: reports.Failure) -> None:
-        failures.write(f.index, f.status, f.errors, id=f.id, ext_id=f.ext_id)
+        failures.write(f)
 
     up = Upload(
         wait=True,
@@ -298,10 +318,10 @@ def _push(
 
     def pieces() -> Iterator[Chunk | Oversized]:
         nonlocal read
-        for row, outcome in rows:
+        for row, outcome, source in rows:
             read += 1
             if isinstance(outcome, list):
-                up.invalid(row.line, outcome)
+                up.invalid(row.line, outcome, source)
             else:
                 piece = cutter.add(row.line, outcome)
                 if piece is not None:

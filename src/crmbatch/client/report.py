@@ -24,6 +24,9 @@ class Failure:
     errors: list[dict[str, Any]]
     id: int | None = None
     ext_id: str | None = None
+    #: the record as it was sent (``identifiers``, ``attributes``, …), or the row as it was
+    #: read when it could not be sent
+    record: Any = None
 
     @property
     def reasons(self) -> str:

@@ -8,6 +8,7 @@
     ├── Unauthorized            (401) no key, or a key that is unknown or revoked
     ├── PermissionDenied        (403) the key may not do this (e.g. a system type)
     ├── NotFound                (404) no such object type, record or process in this account
+    ├── MethodNotAllowed        (405) the path exists, not with this method
     ├── NotAcceptable           (406) the client accepts no answer the route can give
     ├── Conflict                (409) idempotency key reused with another body, name taken
     ├── PayloadTooLarge         (413) the body is over the limit
@@ -58,6 +59,11 @@ class PermissionDenied(CrmError):
 class NotFound(CrmError):
     kind = "not_found"
     status = 404
+
+
+class MethodNotAllowed(CrmError):
+    kind = "method_not_allowed"
+    status = 405
 
 
 class NotAcceptable(CrmError):

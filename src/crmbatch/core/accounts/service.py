@@ -80,17 +80,37 @@ def list_keys(conn: Connection, account_id: int) -> list[dict[str, str | None]]:
     ]
 
 
-def revoke_key(conn: Connection, prefix: str) -> None:
-    if store.revoke_by_prefix(conn, prefix, clock.now()) == 0:
-        raise NotFound(f"no active key starts with {prefix!r}")
+def revoke_key(conn: Connection, given: str) -> str:
+    """Revoke the key ``given`` names: the whole key, or any start of it (at least 8
+    characters) that only one active key has. Its shown prefix."""
+    given = given.strip()
+    row = store.key_by_hash(conn, hash_key(given))
+    if row is not None and row["revoked_at"] is None:
+        store.revoke(conn, row["key_id"], clock.now())
+        return given[: len(KEY_PREFIX) + 8]
+    if len(given) < len(KEY_PREFIX) + 4:
+        raise CrmError(
+            f"{given!r} is too short to name a key: give the key, or its first "
+            f"{len(KEY_PREFIX) + 8} characters as crmbatch keys list shows them"
+        )
+    found = store.active_keys_starting(conn, given)
+    if not found:
+        raise NotFound(f"no active key starts with {given!r} (crmbatch keys list shows them)")
+    if len(found) > 1:
+        shown = ", ".join(r["prefix"] for r in found)
+        raise Conflict(f"{given!r} starts {len(found)} active keys ({shown}); give more of it")
+    store.revoke(conn, found[0]["id"], clock.now())
+    return str(found[0]["prefix"])
 
 
 def authenticate(conn: Connection, key: str | None) -> Account:
     if not key:
         raise Unauthorized("authentication not found in headers")
-    row = store.account_for_key_hash(conn, hash_key(key))
+    row = store.key_by_hash(conn, hash_key(key))
     if row is None:
         raise Unauthorized("Key not found")
+    if row["revoked_at"] is not None:
+        raise Unauthorized(f"this key was revoked on {clock.iso(row['revoked_at'])}")
     return Account(row["id"], row["name"])
 
 

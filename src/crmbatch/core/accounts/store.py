@@ -40,16 +40,39 @@ def insert_key(conn: Connection, account_id: int, prefix: str, key_hash: str, at
     )
 
 
-def account_for_key_hash(conn: Connection, key_hash: str) -> RowMapping | None:
+def key_by_hash(conn: Connection, key_hash: str) -> RowMapping | None:
+    """A key (revoked or not) by its digest, with its account."""
     return (
         conn.execute(
-            sa.select(accounts.c.id, accounts.c.name)
+            sa.select(
+                accounts.c.id, accounts.c.name, api_keys.c.id.label("key_id"), api_keys.c.revoked_at
+            )
             .join(api_keys, api_keys.c.account_id == accounts.c.id)
-            .where(api_keys.c.key_hash == key_hash, api_keys.c.revoked_at.is_(None))
+            .where(api_keys.c.key_hash == key_hash)
         )
         .mappings()
         .first()
     )
+
+
+def active_keys_starting(conn: Connection, start: str) -> list[RowMapping]:
+    """The active keys whose stored prefix starts with ``start`` (or is how ``start`` starts)."""
+    shown = api_keys.c.prefix
+    n = min(len(start), 16)
+    return list(
+        conn.execute(
+            sa.select(api_keys.c.id, shown)
+            .where(
+                api_keys.c.revoked_at.is_(None),
+                sa.func.substr(shown, 1, n) == start[:n],
+            )
+            .order_by(api_keys.c.id)
+        ).mappings()
+    )
+
+
+def revoke(conn: Connection, key_id: int, at: datetime) -> None:
+    conn.execute(api_keys.update().where(api_keys.c.id == key_id).values(revoked_at=at))
 
 
 def keys_of(conn: Connection, account_id: int) -> list[RowMapping]:
@@ -60,11 +83,3 @@ def keys_of(conn: Connection, account_id: int) -> list[RowMapping]:
             .order_by(api_keys.c.id)
         ).mappings()
     )
-
-
-def revoke_by_prefix(conn: Connection, prefix: str, at: datetime) -> int:
-    return conn.execute(
-        api_keys.update()
-        .where(api_keys.c.prefix == prefix, api_keys.c.revoked_at.is_(None))
-        .values(revoked_at=at)
-    ).rowcount

@@ -41,7 +41,7 @@ from crmbatch.core.records.write import write_or_apply
 from crmbatch.core.results import Outcome, Result, cap_warnings, error, typed
 from crmbatch.core.schema import service as schemas
 from crmbatch.core.schema.model import AccountSchema, Attribute, ObjectType
-from crmbatch.core.values import Ignored, ValueProblem, email, from_text, phone
+from crmbatch.core.values import Ignored, ValueProblem, email, from_text, phone, suggest
 
 KIND_CONTACTS = "contacts_batch"
 CONTACT = "contact"
@@ -65,8 +65,19 @@ class _Properties:
     """Finds contact attributes by id or key and converts text values to them."""
 
     def __init__(self, contact: ObjectType) -> None:
+        self.contact = contact
         self.by_key = contact.attributes
         self.by_id = {a.id: a for a in contact.attributes.values()}
+
+    def unknown(self, prop: dict[str, Any]) -> str:
+        """Why ``prop`` names no attribute, with the one its name probably meant."""
+        if not prop.get("id") and not prop.get("name"):
+            return "give a propertyId or a propertyName"
+        if prop.get("id"):
+            return f"no contact attribute has the id {prop['id']!r}"
+        meant = suggest(self.contact, str(prop["name"]))
+        hint = f" (did you mean {meant!r}?)" if meant else ""
+        return f"no contact attribute is named {prop['name']!r}{hint}"
 
     def find(self, prop: dict[str, Any]) -> Attribute | None:
         if prop.get("id"):
@@ -112,7 +123,7 @@ def _item(
         attr = props.find(prop)
         reason = None
         if attr is None:
-            reason = "no contact attribute has this id or name"
+            reason = props.unknown(prop)
         else:
             try:
                 attributes[attr.key] = from_text(attr, prop.get("value"))
@@ -243,6 +254,8 @@ def _merged(items: list[dict[str, Any]], applied: list[Result]) -> list[Result]:
             continue
         result = next(done)
         result.index = i
+        if result.status == "failed" and result.errors[0]["code"] == "contact_not_found":
+            result.status = "skipped"  # an unknown contactId is skipped (MainBrainer's rule)
         out.append(result)
     return out
 

@@ -3,6 +3,7 @@ records back. Dialects call these; they add no rule of their own."""
 
 from __future__ import annotations
 
+import difflib
 import unicodedata
 from typing import Any
 
@@ -53,8 +54,24 @@ def custom_type(
             f"{name!r} is a system object; this endpoint only supports custom objects", field=field
         )
     if t is None:
-        raise NotFound(f"Object not found for the provided object type {name!r}", field=field)
+        raise NotFound(unknown_type(schema, name), field=field)
     return t
+
+
+def unknown_type(schema: AccountSchema, name: str) -> str:
+    """Why ``name`` names no object type, with the account's types and the one probably meant."""
+    custom = sorted(n for n, t in schema.types.items() if not t.is_system)
+    close = difflib.get_close_matches(name, custom, n=1, cutoff=0.6)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    known = (
+        f"this account's object types are {', '.join(custom)}{hint}"
+        if custom
+        else ("this account has no custom object types yet")
+    )
+    return (
+        f"Object not found for the provided object type {name!r}: {known}; types are added "
+        "with crmbatch schema apply FILE or PUT /v1/schema"
+    )
 
 
 def _check_count(n: int, collection: str) -> None:
@@ -257,7 +274,11 @@ def accept_delete(
 
 
 def readable_type(schema: AccountSchema, name: str) -> ObjectType:
-    t = custom_type(schema, name)
+    """A type whose records may be listed; an unknown one is Brevo's 400 "invalid object_type"."""
+    try:
+        t = custom_type(schema, name)
+    except NotFound as e:
+        raise CrmError(f"invalid object_type: {e.message}", field="object_type") from None
     if not t.primary_attribute:
         raise FailedDependency(f"primary attribute not found for object type {name!r}")
     return t
@@ -379,6 +400,17 @@ def _full(row: Any) -> dict[str, Any]:
         "created_at": row.created_at,
         "updated_at": row.updated_at,
         "archived_at": row.archived_at,
+    }
+
+
+def linked(
+    conn: Connection, ids: list[int], type_ids: list[int]
+) -> dict[int, dict[int, list[int]]]:
+    """record id → other type id → the live records of that type linked to it (lowest first)."""
+    wanted = set(type_ids)
+    return {
+        rid: {tid: others for tid, others in per_type.items() if tid in wanted}
+        for rid, per_type in store.linked_ids(conn, ids).items()
     }
 
 

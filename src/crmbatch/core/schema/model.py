@@ -6,6 +6,7 @@ import hashlib
 import re
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 
 ATTRIBUTE_TYPES = (
     "text",
@@ -92,6 +93,8 @@ class ObjectType:
     attributes: dict[str, Attribute] = field(default_factory=dict)
     #: names of the types this one may be associated with (symmetric)
     associations: set[str] = field(default_factory=set)
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
 
     @property
     def unique_attributes(self) -> list[Attribute]:

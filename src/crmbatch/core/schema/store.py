@@ -38,6 +38,8 @@ def load(conn: Connection, account_id: int) -> AccountSchema:
             label=row["label"],
             primary_attribute=row["primary_attribute"],
             is_system=row["is_system"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
         )
         if t.is_system:
             t.attributes.update({a.key: a for a in BUILTIN_ATTRIBUTES.get(t.name, ())})

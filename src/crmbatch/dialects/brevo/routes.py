@@ -155,7 +155,7 @@ def get_records(
     object_type: ObjectType,
     db: DB,
     account: CurrentAccount,
-    limit: Annotated[int, Query(ge=1, le=1000, description="records per page")],
+    limit: Annotated[int, Query(ge=0, le=1000, description="records per page (0: the count only)")],
     page_num: Annotated[int, Query(ge=1, le=MAX_PAGE, description="1-based page number")],
     sort: Annotated[Literal["asc", "desc"], Query(description="by id")] = "desc",
     association: Annotated[Literal["true", "false"], Query()] = "false",

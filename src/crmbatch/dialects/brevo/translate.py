@@ -22,6 +22,7 @@ ERROR_CODES = {
     "dependency": (424, "unprocessable_entity"),
     "rate_limited": (429, "too_many_requests"),
     "unavailable": (503, "service_unavailable"),
+    "method_not_allowed": (405, "method_not_allowed"),
     "internal": (500, "internal_error"),
 }
 
@@ -226,6 +227,8 @@ def event_out(e: dict[str, Any]) -> dict[str, Any]:
         "contact_id": e["contact_id"],
         "event_date": clock.iso(e["event_date"]),
         "event_name": e["name"],
+        "source": "api",
+        "event_filter_id": str(e["id"]),
         "object_type": e["object_type"],
         "object_id": e["object_record_id"],
         "event_properties": e["properties"] or {},

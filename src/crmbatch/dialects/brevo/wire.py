@@ -199,6 +199,8 @@ class EventOut(BaseModel):
     contact_id: int
     event_date: str
     event_name: str
+    source: str = Field("api", description="how the event came in: always api here")
+    event_filter_id: str = Field(description="crmbatch: the event's own id, as text")
     object_type: str | None = None
     object_id: int | None = Field(None, description="crmbatch: the record the event points at")
     event_properties: dict[str, Any]

@@ -36,7 +36,7 @@ from crmbatch.dialects.common import (
     prepare,
     write_now,
 )
-from crmbatch.dialects.hubspot import translate, wire
+from crmbatch.dialects.hubspot import batches, translate, wire
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": wire.Error, "description": text}
@@ -69,10 +69,10 @@ def _schema(db: Any, account_id: int) -> AccountSchema:
 
 def _check_size(n: int, limit: int = wire.MAX_INPUTS) -> None:
     if n == 0 or n > limit:
-        raise translate.invalid(f"inputs must hold 1 to {limit} items (got {n})")
+        raise batches.invalid(f"inputs must hold 1 to {limit} items (got {n})")
 
 
-Commands = Callable[[ObjectType], tuple[list[dict[str, Any]], list[translate.Input]]]
+Commands = Callable[[ObjectType], tuple[list[dict[str, Any]], list[batches.Input]]]
 
 
 @dataclass
@@ -82,7 +82,7 @@ class _Write:
 
     object_type: str
     commands: Commands
-    described: list[translate.Input] | None = None
+    described: list[batches.Input] | None = None
 
     def build(self, conn: Any, schema: AccountSchema) -> Submission:
         t = translate.resolve_type(schema, self.object_type)
@@ -120,14 +120,20 @@ async def _batch(
         request, db, account_id, write.build, dialect="hubspot", read_back=_read_back
     )
     t = _written_type(done.schema, done.submission)
-    body, partial = translate.batch_answer(
+    body, partial = batches.batch_answer(
         t, done.outcome, write.described or [], done.read, started=started, upsert=upsert
     )
     return FastJSON(body, status_code=207 if partial else ok_status)
 
 
 async def _single(
-    request: Request, db: Database, account_id: int, write: _Write, *, dry_run: bool
+    request: Request,
+    db: Database,
+    account_id: int,
+    write: _Write,
+    *,
+    dry_run: bool,
+    ok_status: int = 200,
 ) -> Any:
     """Apply a single-object write now: the object, or its failure as an error."""
     if dry_run:
@@ -138,9 +144,10 @@ async def _single(
     (result,) = done.outcome.results
     (described,) = write.described or []
     if not result.applied or result.id is None:
-        raise translate.single_failure(result, described)
+        raise batches.single_failure(result, described)
     t = _written_type(done.schema, done.submission)
-    return translate.object_out(t, done.read[result.id], wanted=described.wanted)
+    answer = translate.object_out(t, done.read[result.id], wanted=described.wanted)
+    return FastJSON(answer, status_code=ok_status)
 
 
 # ---- batch writes ---------------------------------------------------------------------------
@@ -164,7 +171,7 @@ async def batch_upsert(
 ) -> Any:
     body = parse(raw, wire.UpsertBatch)
     _check_size(len(body.inputs))
-    write = _Write(objectType, lambda t: translate.upsert_commands(t, body.inputs, idProperty))
+    write = _Write(objectType, lambda t: batches.upsert_commands(t, body.inputs, idProperty))
     return await _batch(request, db, account.id, write, dry_run=dry_run, ok_status=200, upsert=True)
 
 
@@ -186,7 +193,7 @@ async def batch_create(
 ) -> Any:
     body = parse(raw, wire.CreateBatch)
     _check_size(len(body.inputs))
-    write = _Write(objectType, lambda t: translate.create_commands(t, body.inputs))
+    write = _Write(objectType, lambda t: batches.create_commands(t, body.inputs))
     return await _batch(request, db, account.id, write, dry_run=dry_run, ok_status=201)
 
 
@@ -208,7 +215,7 @@ async def batch_update(
 ) -> Any:
     body = parse(raw, wire.UpdateBatch)
     _check_size(len(body.inputs))
-    write = _Write(objectType, lambda t: translate.update_commands(t, body.inputs, idProperty))
+    write = _Write(objectType, lambda t: batches.update_commands(t, body.inputs, idProperty))
     return await _batch(request, db, account.id, write, dry_run=dry_run, ok_status=200)
 
 
@@ -216,7 +223,7 @@ def _archive_build(object_type: str, given: list[str]) -> Any:
     def build(conn: Any, schema: AccountSchema) -> Submission:
         t = translate.resolve_type(schema, object_type)
         return records.archive_submission(
-            schema, t.name, translate.archive_ids(given), allow_system=True
+            schema, t.name, batches.archive_ids(given), allow_system=True
         )
 
     return build
@@ -233,7 +240,7 @@ async def _archive(
     build = _archive_build(object_type, given)
     if dry_run:
         return dry_run_answer(db, account_id, prepare(db, account_id, build))
-    if translate.archive_ids(given):
+    if batches.archive_ids(given):
         await write_now(request, db, account_id, build, dialect="hubspot")
     else:  # names no object: nothing to archive, but the type must exist
         translate.resolve_type(_schema(db, account_id), object_type)
@@ -275,7 +282,7 @@ def _read(
     """given id → record, and the ids not found."""
     with db.read() as conn:
         if id_property and id_property != "hs_object_id":
-            attr = translate.id_attribute(
+            attr = batches.id_attribute(
                 t, id_property, f"{id_property!r} is not a unique property of {t.name}"
             )
             ids = records.lookup(conn, t, attr.key, {g: translate.value_in(attr, g) for g in given})
@@ -309,7 +316,7 @@ def batch_read(
     body = parse(raw, wire.ReadBatch)
     limit = wire.MAX_HISTORY_INPUTS if body.propertiesWithHistory else wire.MAX_INPUTS
     if body.propertiesWithHistory and len(body.inputs) > limit:
-        raise translate.invalid(
+        raise batches.invalid(
             "The maximum number of inputs supported in a batch request for property histories "
             f"is {limit}. Please reduce the number of items and try again"
         )
@@ -355,7 +362,7 @@ def batch_read(
                 "links": {},
             }
         )
-    response = translate.batch_body(results, errors, started)
+    response = batches.batch_body(results, errors, started)
     return FastJSON(response, status_code=207 if missing else 200)
 
 
@@ -369,9 +376,11 @@ def list_objects(
     after: Annotated[str | None, Query(max_length=20)] = None,
     properties: Properties = None,
     propertiesWithHistory: Properties = None,
+    associations: Properties = None,
     archived: Archived = None,
 ) -> Any:
-    t = translate.resolve_type(_schema(db, account.id), objectType)
+    schema = _schema(db, account.id)
+    t = translate.resolve_type(schema, objectType)
     start = int(after) if after and after.isdigit() and len(after) <= 18 else 0
     wanted = translate.names(properties) or None
     with_history = translate.names(propertiesWithHistory) or None
@@ -393,11 +402,31 @@ def list_objects(
             for r in page
         ]
     }
-    if len(rows) > limit:
+    _add_associations(db, schema, t, body["results"], associations)
+    if len(rows) > limit:  # the last page has no paging at all, as HubSpot's
         last = str(page[-1]["id"])
         link = str(request.url.include_query_params(after=last))
         body["paging"] = {"next": {"after": last, "link": link}}
-    return body
+    return FastJSON(body)
+
+
+def _add_associations(
+    db: Any,
+    schema: AccountSchema,
+    t: ObjectType,
+    objects: list[dict[str, Any]],
+    asked: list[str] | None,
+) -> None:
+    """``associations=garage,contacts``: each object's linked records of those types."""
+    wanted = translate.association_types(schema, t, translate.names(asked))
+    if not wanted or not objects:
+        return
+    with db.read() as conn:
+        linked = records.linked(conn, [int(o["id"]) for o in objects], list(wanted.values()))
+    for o in objects:
+        found = translate.associations_out(t, wanted, linked.get(int(o["id"]), {}))
+        if found:
+            o["associations"] = found
 
 
 @router.get(
@@ -410,23 +439,27 @@ def get_object(
     account: CurrentAccount,
     properties: Properties = None,
     propertiesWithHistory: Properties = None,
+    associations: Properties = None,
     archived: Archived = None,
     idProperty: Annotated[str | None, Query(max_length=255)] = None,
 ) -> Any:
-    t = translate.resolve_type(_schema(db, account.id), objectType)
+    schema = _schema(db, account.id)
+    t = translate.resolve_type(schema, objectType)
     found, _ = _read(db, t, [objectId], id_property=idProperty, archived=translate.flag(archived))
     if objectId not in found:
         raise NotFound(f"no {t.name} object has id {objectId!r}", field="objectId")
     record = found[objectId]
     with_history = translate.names(propertiesWithHistory) or None
     history = _with_history(db, t, [record["id"]], with_history) if with_history else {}
-    return translate.object_out(
+    answer = translate.object_out(
         t,
         record,
         wanted=translate.names(properties) or None,
         history=history.get(record["id"]),
         with_history=with_history,
     )
+    _add_associations(db, schema, t, [answer], associations)
+    return FastJSON(answer)
 
 
 @router.post(
@@ -447,9 +480,8 @@ async def create_object(
 ) -> Any:
     body = parse(raw, wire.SingleCreate)
     inputs = [wire.CreateInput(properties=body.properties)]
-    write = _Write(objectType, lambda t: translate.create_commands(t, inputs))
-    answer = await _single(request, db, account.id, write, dry_run=dry_run)
-    return answer if dry_run else FastJSON(answer, status_code=201)
+    write = _Write(objectType, lambda t: batches.create_commands(t, inputs))
+    return await _single(request, db, account.id, write, dry_run=dry_run, ok_status=201)
 
 
 @router.patch(
@@ -471,7 +503,7 @@ async def update_object(
 ) -> Any:
     body = parse(raw, wire.SingleUpdate)
     inputs = [wire.UpdateInput(id=objectId, properties=body.properties)]
-    write = _Write(objectType, lambda t: translate.update_commands(t, inputs, idProperty))
+    write = _Write(objectType, lambda t: batches.update_commands(t, inputs, idProperty))
     return await _single(request, db, account.id, write, dry_run=dry_run)
 
 

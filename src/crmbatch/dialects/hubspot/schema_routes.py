@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse
 
+from crmbatch.core import clock
 from crmbatch.core.errors import CrmError, NotFound
 from crmbatch.core.schema import service as schemas
 from crmbatch.core.schema.model import AccountSchema, ObjectType
@@ -138,6 +139,8 @@ def _schema_out(schema: AccountSchema, t: ObjectType) -> dict[str, Any]:
         "associations": associations,
         "metaType": "PORTAL_SPECIFIC",
         "archived": False,
+        "createdAt": clock.iso(t.created_at),
+        "updatedAt": clock.iso(t.updated_at),
     }
 
 

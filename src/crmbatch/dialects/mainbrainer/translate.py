@@ -70,6 +70,7 @@ def _invalid(props: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "propertyId": p["id"],
             "propertyName": p["name"],
             "propertyValue": p["value"],
+            "reason": p["reason"],
         }
         for p in props
     ]

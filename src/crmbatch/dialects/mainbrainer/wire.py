@@ -53,6 +53,10 @@ class InvalidProperty(BaseModel):
     propertyId: str | None
     propertyName: str | None
     propertyValue: str | None
+    reason: str = Field(
+        description="crmbatch: why it was left out (no such attribute, or a value that does not "
+        "convert to the attribute's type)"
+    )
 
 
 class AcceptedData(BaseModel):
