@@ -229,6 +229,7 @@ def test_hubspot_dry_runs_are_what_the_writes_then_do(api, db):
         "failed",
     ]
     assert upsert["results"][3]["errors"][0]["code"] == "unknown_attribute"
+    assert "did you mean 'color'?" in upsert["results"][3]["errors"][0]["message"]
 
 
 def test_a_mainbrainer_dry_run_is_what_the_batch_then_does(api, db, account):
