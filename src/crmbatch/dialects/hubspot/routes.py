@@ -22,6 +22,7 @@ from crmbatch.core.records import service as records
 from crmbatch.core.results import Outcome
 from crmbatch.core.schema import service as schemas
 from crmbatch.core.schema.model import AccountSchema, ObjectType
+from crmbatch.core.search import service as search
 from crmbatch.db.engine import Database
 from crmbatch.dialects.common import (
     DB,
@@ -364,6 +365,34 @@ def batch_read(
         )
     response = batches.batch_body(results, errors, started)
     return FastJSON(response, status_code=207 if missing else 200)
+
+
+@router.post(
+    "/objects/{objectType}/search",
+    response_model=wire.SearchPage,
+    summary="Search objects: OR of filter groups, a text query, one sort, 200 a page",
+    openapi_extra=json_body(wire.SearchRequest),
+)
+def search_objects(
+    objectType: ObjectTypeParam,
+    request: Request,
+    db: DB,
+    account: CurrentAccount,
+    raw: RawBody,
+) -> Any:
+    body = parse(raw, wire.SearchRequest)
+    t = translate.resolve_type(_schema(db, account.id), objectType)
+    query = translate.search_query(t, body)
+    with db.read() as conn:
+        total, rows = search.search(conn, t, query)
+    answer: dict[str, Any] = {
+        "total": total,
+        "results": [translate.object_out(t, r, wanted=body.properties or None) for r in rows],
+    }
+    following = query.offset + len(rows)
+    if rows and following < total:
+        answer["paging"] = {"next": {"after": str(following), "link": f"?after={following}"}}
+    return FastJSON(answer)
 
 
 @router.get("/objects/{objectType}", response_model=wire.ObjectPage, summary="List objects")

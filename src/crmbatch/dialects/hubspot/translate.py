@@ -9,6 +9,7 @@ from typing import Any
 from crmbatch.core import clock
 from crmbatch.core.errors import CrmError, NotFound
 from crmbatch.core.schema.model import AccountSchema, Attribute, ObjectType
+from crmbatch.core.search import service as search
 
 #: core error kind → (HTTP status, HubSpot category)
 CATEGORIES = {
@@ -417,3 +418,94 @@ def names(values: list[str] | None) -> list[str]:
 def flag(value: str | None) -> bool:
     """HubSpot's booleans in queries: the Python SDK sends ``True``/``False``."""
     return (value or "").strip().lower() == "true"
+
+
+# ---- search ---------------------------------------------------------------------------------
+
+#: HubSpot's names for what every record has besides its properties
+COLUMN_NAMES = {
+    "hs_object_id": "id",
+    "createdate": "created_at",
+    "hs_createdate": "created_at",
+    "hs_lastmodifieddate": "updated_at",
+    "lastmodifieddate": "updated_at",
+}
+
+
+def search_field(t: ObjectType, name: str) -> str:
+    return COLUMN_NAMES.get(name.lower(), attribute_key(t, name))
+
+
+def _column_value(field: str, value: Any) -> Any:
+    if field == "id":
+        return (
+            int(value) if isinstance(value, str) and value.isdigit() and len(value) <= 18 else value
+        )
+    if isinstance(value, str) and value.isdigit():
+        return datetime.fromtimestamp(int(value) / 1000, tz=UTC)
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return value
+    return value
+
+
+def search_value(t: ObjectType, field: str, value: Any) -> Any:
+    """A filter value as HubSpot sends it (text, epoch milliseconds) as the engine's."""
+    if value is None:
+        return None
+    if field in ("id", "created_at", "updated_at"):
+        return _column_value(field, value)
+    attr = t.attributes.get(field)
+    if attr is not None and attr.type == "multiple_category" and isinstance(value, str):
+        return value  # one option, compared against the held options
+    return value_in(attr, value if not isinstance(value, bool) else str(value).lower())
+
+
+def sort_of(t: ObjectType, sorts: list[Any]) -> tuple[str, bool] | None:
+    """HubSpot's ``sorts`` (one; ``"name"``, ``"-name"`` or ``{propertyName, direction}``)."""
+    if not sorts:
+        return None
+    if len(sorts) > 1:
+        raise CrmError("only one sort is supported", field="sorts")
+    sort = sorts[0]
+    if isinstance(sort, str):
+        name, _, direction = sort.strip().partition(" ")
+        descending = name.startswith("-") or direction.upper().startswith("DESC")
+        return search_field(t, name.lstrip("-")), descending
+    direction = (sort.direction or "ASCENDING").upper()
+    if direction not in ("ASCENDING", "DESCENDING"):
+        raise CrmError("a sort's direction is ASCENDING or DESCENDING", field="sorts")
+    return search_field(t, sort.propertyName), direction == "DESCENDING"
+
+
+def search_query(t: ObjectType, body: Any) -> search.Query:
+    """HubSpot's ``PublicObjectSearchRequest`` as the core's query."""
+    after = body.after
+    if after is None or after == "":
+        offset = 0
+    elif isinstance(after, int) or (isinstance(after, str) and after.isdigit() and len(after) <= 9):
+        offset = int(after)
+    else:
+        raise CrmError(
+            f"after: expected the cursor of a previous page, got {after!r}", field="after"
+        )
+    groups = []
+    for group in body.filterGroups:
+        filters = []
+        for f in group.filters:
+            field = search_field(t, f.propertyName)
+            filters.append(
+                search.Filter(
+                    field=field,
+                    operator=f.operator.upper(),
+                    value=search_value(t, field, f.value),
+                    values=tuple(search_value(t, field, v) for v in f.values or ()),
+                    high=search_value(t, field, f.highValue),
+                )
+            )
+        groups.append(filters)
+    return search.Query(
+        groups, sort=sort_of(t, body.sorts), text=body.query, limit=body.limit, offset=offset
+    )

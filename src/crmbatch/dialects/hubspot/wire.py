@@ -249,3 +249,41 @@ class ObjectSchema(BaseModel):
 
 class SchemaList(BaseModel):
     results: list[ObjectSchema]
+
+
+SearchValue = str | int | float | bool | None
+
+
+class SearchFilter(Lenient):
+    propertyName: str = Field(min_length=1, max_length=255)
+    operator: str = Field(description="EQ, NEQ, LT, LTE, GT, GTE, BETWEEN, IN, NOT_IN, …")
+    value: SearchValue = None
+    values: list[SearchValue] | None = None
+    highValue: SearchValue = None
+
+
+class SearchFilterGroup(Lenient):
+    filters: list[SearchFilter] = []
+
+
+class SearchSort(Lenient):
+    propertyName: str = Field(min_length=1, max_length=255)
+    direction: str = Field("ASCENDING", description="ASCENDING or DESCENDING")
+
+
+class SearchRequest(Lenient):
+    filterGroups: list[SearchFilterGroup] = Field([], description="OR of up to 5 groups")
+    sorts: list[str | SearchSort] = Field(
+        [],
+        description="one sort: a property name (- first: descending) or {propertyName, direction}",
+    )
+    query: str | None = None
+    properties: list[str] = []
+    limit: int = Field(10, description="at most 200")
+    after: str | int | None = None
+
+
+class SearchPage(BaseModel):
+    total: int
+    results: list[SimplePublicObject]
+    paging: Paging | None = None

@@ -1,0 +1,1 @@
+"""Search the records of an object type (HubSpot's CRM search, through the core)."""
