@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -66,20 +67,29 @@ def _brevo() -> dict[str, Any]:
     # Known looseness (SOURCES.md): a process's `name` enum lists contact import/export kinds
     # only; the official SDK treats it as open, and crmbatch's batches have names of their own.
     for path in ("/processes", "/processes/{processId}"):
-        _open_enums(doc["paths"][path]["get"]["responses"]["200"], "name")
+        answer = doc["paths"][path]["get"]["responses"]["200"]
+        for name in _properties(answer, "name"):
+            name.pop("enum", None)
+        # crmbatch's choice (specs/brevo.md): a process being applied is `in_process`, the one
+        # word the legacy sib-api-v3-sdk accepts besides queued/completed; Brevo's document
+        # spells it `processing`, and its own field notes list both.
+        for status in _properties(answer, "status"):
+            if "processing" in status.get("enum", []):
+                status["enum"].append("in_process")
     return doc
 
 
-def _open_enums(node: Any, key: str) -> None:
+def _properties(node: Any, key: str) -> Iterator[dict[str, Any]]:
+    """Every schema of a property called ``key`` anywhere under ``node``."""
     if isinstance(node, dict):
         named = node.get("properties", {}).get(key)
         if isinstance(named, dict):
-            named.pop("enum", None)
-        for value in node.values():
-            _open_enums(value, key)
+            yield named
+        for child in node.values():
+            yield from _properties(child, key)
     elif isinstance(node, list):
-        for value in node:
-            _open_enums(value, key)
+        for child in node:
+            yield from _properties(child, key)
 
 
 OBJECTS = [

@@ -56,7 +56,7 @@ def live(database_url, tmp_path):
 def wait_completed(client, process_id, timeout=60):
     deadline = time.monotonic() + timeout
     while (p := client.process.get_process(process_id=process_id)).status != "completed":
-        assert p.status in ("queued", "processing"), p
+        assert p.status in ("queued", "in_process"), p
         assert time.monotonic() < deadline, f"process {process_id} stuck in {p.status}"
         time.sleep(0.05)
     return p

@@ -163,15 +163,11 @@ def record_out(item: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-#: the engine's process statuses in Brevo's words (its document's enum)
-PROCESS_STATUS = {"in_process": "processing"}
-
-
 def process_out(row: Any) -> dict[str, Any]:
     return {
         "id": row["id"],
         "name": PROCESS_NAMES.get(row["kind"], row["kind"].upper()),
-        "status": PROCESS_STATUS.get(row["status"], row["status"]),
+        "status": row["status"],
         "info": {"results_url": f"/v1/processes/{row['id']}"},
     }
 
