@@ -35,6 +35,7 @@ from crmbatch.db.engine import Database
 from crmbatch.dialects import common
 from crmbatch.dialects.brevo import routes as brevo_routes
 from crmbatch.dialects.brevo import translate as brevo
+from crmbatch.dialects.hubspot import associations as hubspot_associations
 from crmbatch.dialects.hubspot import routes as hubspot_routes
 from crmbatch.dialects.hubspot import schema_routes as hubspot_schema_routes
 from crmbatch.dialects.hubspot import translate as hubspot
@@ -277,6 +278,7 @@ def create_app(
     app.include_router(hubspot_routes.router)
     app.include_router(hubspot_schema_routes.router)
     app.include_router(hubspot_schema_routes.schemas_router)
+    app.include_router(hubspot_associations.router)
     app.include_router(mainbrainer_routes.router)
     app.add_middleware(CorrelationIdMiddleware)
     if app.state.limiter is not None:

@@ -1,6 +1,6 @@
 """Model-based test: random sequences of batches applied through the real engine (accept, worker,
 SQL) and, in parallel, to a plain in-memory model of the semantics in the specs. After every
-batch the per-record results and the stored records and links must equal the model's.
+batch the per-record results and the stored records, links and link labels must equal the model's.
 
 The model is deliberately naive (one command at a time, dicts and sets), so that it states the
 rules rather than the engine's implementation of them.
@@ -21,6 +21,8 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from crmbatch.config import Settings
 from crmbatch.core.accounts import service as accounts
 from crmbatch.core.processes import service as processes
+from crmbatch.core.records import store as records_store
+from crmbatch.core.schema import labels
 from crmbatch.core.schema import service as schemas
 from crmbatch.db.engine import Database
 from crmbatch.worker import drain
@@ -30,13 +32,15 @@ from tests.helpers import all_records, submit
 EXT_IDS = ["e1", "e2", "e3"]
 VINS = ["V1", "V2", "V3"]
 GARAGES = ["g1", "g2", "g3"]  # g3 never exists: links to it fail
+LABELS = ["serviced", "owner"]  # association labels between vehicle and garage
 
 
 @dataclass
 class Rec:
     ext_id: str | None
     attributes: dict[str, Any]
-    links: set[str] = field(default_factory=set)
+    #: garage ext_id → the labels of the link
+    links: dict[str, frozenset[str]] = field(default_factory=dict)
 
 
 class Model:
@@ -92,7 +96,7 @@ class Model:
             self.records[rid] = rec
         else:
             rec, status = self.records[rid], None
-        before = (rec.ext_id, dict(rec.attributes), set(rec.links))
+        before = (rec.ext_id, dict(rec.attributes), dict(rec.links))
         for k, v in attrs.items():
             if v is None:
                 rec.attributes.pop(k, None)
@@ -101,8 +105,15 @@ class Model:
         if "ext_id" in c:
             rec.ext_id = c["ext_id"]
         for a in c.get("associations", []):
-            names = {r["ext_id"] for r in a["records"]}
-            rec.links = rec.links - names if a["action"] == "unlink" else rec.links | names
+            labels = frozenset(a.get("label_names", ()))
+            for name in (r["ext_id"] for r in a["records"]):
+                if a["action"] == "link":  # makes the link, adds the labels
+                    rec.links[name] = rec.links.get(name, frozenset()) | labels
+                elif labels:  # takes only those labels off
+                    if name in rec.links:
+                        rec.links[name] -= labels
+                else:
+                    rec.links.pop(name, None)
         if status is None:
             status = "updated" if (rec.ext_id, rec.attributes, rec.links) != before else "unchanged"
         return status, None, rid
@@ -136,7 +147,8 @@ links = st.lists(
             "records": st.lists(
                 st.builds(lambda e: {"ext_id": e}, st.sampled_from(GARAGES)), min_size=1, max_size=2
             ),
-        }
+        },
+        optional={"label_names": st.lists(st.sampled_from(LABELS), max_size=2, unique=True)},
     ),
     max_size=2,
 )
@@ -176,6 +188,25 @@ def make_machine(database_url: str) -> type[RuleBasedStateMachine]:
             garages = [{"ext_id": g, "attributes": {"name": g}} for g in ("g1", "g2")]
             submit(db, acct.id, garages, object_type="garage")
             drain(db, run_settings)
+            with db.write() as conn:
+                self.labels = {
+                    name: labels.create(
+                        conn, acct.id, "vehicle", "garage", name=name, label=name.title()
+                    ).id
+                    for name in LABELS
+                }
+            self.label_names = {i: name for name, i in self.labels.items()}
+
+        def _engine(self, c: dict[str, Any]) -> dict[str, Any]:
+            """The command as the engine takes it: labels by id."""
+            entries = []
+            for a in c.get("associations", []):
+                a = dict(a)
+                names = a.pop("label_names", None)
+                if names:
+                    a["labels"] = [self.labels[n] for n in names]
+                entries.append(a)
+            return {**c, "associations": entries} if entries else c
 
         def _run(self, pid: int) -> dict[str, Any]:
             drain(db, run_settings)
@@ -185,7 +216,7 @@ def make_machine(database_url: str) -> type[RuleBasedStateMachine]:
         @rule(data=st.data())
         def upsert(self, data: Any) -> None:
             batch = data.draw(st.lists(commands(list(self.model.records)), min_size=1, max_size=5))
-            full = self._run(submit(db, self.account_id, batch))
+            full = self._run(submit(db, self.account_id, [self._engine(c) for c in batch]))
             for c, got in zip(batch, full["results"], strict=True):
                 new_id = got["id"] if got["status"] == "created" else None
                 status, code, rid = self.model.apply(c, new_id)
@@ -212,13 +243,22 @@ def make_machine(database_url: str) -> type[RuleBasedStateMachine]:
             if not hasattr(self, "model"):
                 return
             garage_ids = {r["id"]: r["ext_id"] for r in all_records(db, self.account_id, "garage")}
+            cars = all_records(db, self.account_id)
+            with db.read() as conn:
+                links = records_store.existing_links(
+                    conn, [r["id"] for r in cars], list(garage_ids)
+                )
             stored = {
                 r["id"]: (
                     r["ext_id"],
                     r["attributes"],
-                    {garage_ids[i] for a in r["associations"] for i in a["ids"]},
+                    {
+                        garage_ids[i]: frozenset(self.label_names[x] for x in links[(r["id"], i)])
+                        for a in r["associations"]
+                        for i in a["ids"]
+                    },
                 )
-                for r in all_records(db, self.account_id)
+                for r in cars
             }
             expected = {i: (r.ext_id, r.attributes, r.links) for i, r in self.model.records.items()}
             assert stored == expected

@@ -113,6 +113,23 @@ association_defs = sa.Table(
     sa.UniqueConstraint("type_a_id", "type_b_id"),
 )
 
+#: named kinds of link between the records of one associated pair of types (HubSpot's
+#: association labels). A label reads ``label`` from ``from_type_id``'s side and
+#: ``inverse_label`` (when given: a paired label) from the other side.
+association_labels = sa.Table(
+    "association_labels",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("account_id", BigId, sa.ForeignKey("accounts.id"), nullable=False),
+    sa.Column("def_id", BigId, sa.ForeignKey("association_defs.id"), nullable=False),
+    sa.Column("from_type_id", BigId, sa.ForeignKey("object_types.id"), nullable=False),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("label", sa.String(255), nullable=False),
+    sa.Column("inverse_label", sa.String(255), nullable=True),
+    sa.Column("created_at", Ts, nullable=False),
+    sa.UniqueConstraint("def_id", "name"),
+)
+
 records = sa.Table(
     "records",
     metadata,
@@ -150,6 +167,9 @@ associations = sa.Table(
     sa.Column("other_type_id", BigId, nullable=False),
     sa.Column("account_id", BigId, nullable=False),
     sa.Column("created_at", Ts, nullable=False),
+    #: the labels the link carries (ids of ``association_labels``, ascending, comma-separated,
+    #: the same in both directions); ``NULL``: none, the plain link every dialect makes
+    sa.Column("labels", sa.String(1024), nullable=True),
     sa.Index("ix_associations_record_type", "record_id", "other_type_id", "other_record_id"),
 )
 

@@ -7,7 +7,8 @@ A record command (the dialect-neutral payload a process stores)::
 
     {"id": 7?, "ext_id": "car-1"?, "match": ["vin", "WVW..."]?, "update_only": true?,
      "attributes": {...}, "associations": [{"object_type": "garage", "action": "link",
-                                             "records": [{"id": 1} | {"ext_id": "g-1"}]}]}
+                                             "records": [{"id": 1} | {"ext_id": "g-1"}],
+                                             "labels": [3]?}]}
 
 or ``{"reject": {"code": ..., "field": ..., "message": ...}}``: an item the dialect could not
 turn into a command (it fails with that error and touches nothing).
@@ -18,6 +19,10 @@ Identifier rules: ``id`` updates only (unknown → the record fails) and wins ov
 Commands apply in order as if sent one after another: a later entry sees what an earlier one did.
 A record applies all or nothing: if one of its values or associations cannot be applied it fails
 alone, and the others go on.
+
+Association labels (ids of the pair's :class:`~crmbatch.core.schema.model.Label`): ``link`` makes
+the link if it is missing and adds the labels given; ``unlink`` with labels takes only those off
+(the link stays); ``unlink`` without labels removes the link.
 """
 
 from __future__ import annotations
@@ -40,6 +45,8 @@ from crmbatch.core.values import identifier_of
 #: names the item at a position of the batch in messages (a group of processes names the
 #: process and the item within it)
 Origin = Callable[[int], str]
+#: one association of a command: (link?, the other record's id, the labels it names)
+LinkOp = tuple[bool, int, frozenset[int]]
 
 
 def _this_batch(index: int) -> str:
@@ -103,8 +110,9 @@ class Batch:
         #: the same, as it stood in the database before the batch (for the identifier diff)
         self.initial_owners: dict[tuple[str, str], int] = {}
         self.targets: dict[str, tuple[dict[int, int], dict[str, int]]] = {}
-        self.links: set[tuple[int, int]] = set()
-        self.initial_links: set[tuple[int, int]] = set()
+        #: (record, other) → the link's labels, both directions, as it stands now in this batch
+        self.links: dict[tuple[int, int], frozenset[int]] = {}
+        self.initial_links: dict[tuple[int, int], frozenset[int]] = {}
         self.next_temp = -1
         self.unique_keys = {a.key for a in t.unique_attributes}
         self._kinds: dict[str, str] = {}
@@ -185,8 +193,8 @@ class Batch:
         if self.t.name in wanted:
             other_ids.update(self.by_id)
         linked = store.existing_links(self.conn, sorted(self.by_id), sorted(other_ids))
-        self.initial_links = linked | {(b, a) for a, b in linked}
-        self.links = set(self.initial_links)
+        self.initial_links = {**linked, **{(b, a): labels for (a, b), labels in linked.items()}}
+        self.links = dict(self.initial_links)
 
     def pair(self, key: str, value: Any) -> tuple[str, str]:
         """Where a unique value of ``key`` is indexed: (kind, normalised value)."""
@@ -293,9 +301,24 @@ class Batch:
         # what the item sets explicitly wins over identifiers given only to find the contact
         return rec, command, {**found.claims, **attrs}, found.warnings
 
-    def _associations(self, rec: Rec, c: dict[str, Any]) -> list[tuple[bool, int]]:
-        """(link?, target record id) for each associated record, in the order given."""
-        ops: list[tuple[bool, int]] = []
+    def _labels(self, name: str, given: list[int] | None, where: str) -> frozenset[int]:
+        """The labels an association entry names, each one of the pair's."""
+        if not given:
+            return frozenset()
+        pair = frozenset((self.t.name, name))
+        for label_id in given:
+            label = self.schema.labels.get(label_id)
+            if label is None or label.pair != pair:
+                raise Failure(
+                    "association_label_not_defined",
+                    f"{where}.labels",
+                    f"association label {label_id} is not defined between {self.t.name} and {name}",
+                )
+        return frozenset(given)
+
+    def _associations(self, rec: Rec, c: dict[str, Any]) -> list[LinkOp]:
+        """(link?, target record id, labels) for each associated record, in the order given."""
+        ops: list[LinkOp] = []
         for i, a in enumerate(c.get("associations") or ()):
             name = a["object_type"]
             where = f"associations[{i}]"
@@ -305,6 +328,7 @@ class Batch:
                     f"{where}.object_type",
                     f"no association is defined between {self.t.name} and {name!r}",
                 )
+            labels = self._labels(name, a.get("labels"), where)
             by_id, by_ext = self.targets.get(name, ({}, {}))
             for j, r in enumerate(a["records"]):
                 if r.get("id") is not None:
@@ -325,7 +349,7 @@ class Batch:
                         f"{where}.records[{j}].identifiers",
                         f"no {name} record has {label}",
                     )
-                ops.append((a.get("action") != "unlink", target))
+                ops.append((a.get("action") != "unlink", target, labels))
         return ops
 
     def _checked(self, c: dict[str, Any], checker: AttributeChecker, prechecked: bool) -> Checked:
@@ -396,7 +420,8 @@ class Batch:
     def link_targets(self) -> list[int]:
         """Records of other types that the planned writes link to."""
         own = set(self.by_id)
-        return sorted({b for a, b in self.links - self.initial_links if a in own and b not in own})
+        made = self.links.keys() - self.initial_links.keys()
+        return sorted({b for a, b in made if a in own and b not in own})
 
     def _unique_claims(
         self, rec: Rec, attrs: dict[str, Any], c: dict[str, Any], warnings: list[Problem]
@@ -450,7 +475,7 @@ class Batch:
         attrs: dict[str, Any],
         c: dict[str, Any],
         claims: dict[str, str | None],
-        link_ops: list[tuple[bool, int]],
+        link_ops: list[LinkOp],
     ) -> str:
         if c.get("match"):
             key, value = c["match"]
@@ -511,21 +536,27 @@ class Batch:
                 changes[key] = value
         return changes
 
-    def _link(self, rec: Rec, link_ops: list[tuple[bool, int]]) -> bool:
+    def _link(self, rec: Rec, link_ops: list[LinkOp]) -> bool:
         """Apply link operations in order (``unlink g, link g`` ends linked); did they change
         anything?"""
         if not link_ops:
             return False
-        others = [o for _, o in link_ops]
-        before = {o for o in others if (rec.id, o) in self.links}
-        for link, other in link_ops:
+        others = [o for _, o, _ in link_ops]
+        before = {o: self.links.get((rec.id, o)) for o in others}
+        for link, other, labels in link_ops:
+            now = self.links.get((rec.id, other))
             if link:
-                self.links.add((rec.id, other))
-                self.links.add((other, rec.id))
+                after: frozenset[int] | None = (now or frozenset()) | labels
+            elif labels:
+                after = None if now is None else now - labels
             else:
-                self.links.discard((rec.id, other))
-                self.links.discard((other, rec.id))
-        return before != {o for o in others if (rec.id, o) in self.links}
+                after = None
+            if after is None:
+                self.links.pop((rec.id, other), None)
+                self.links.pop((other, rec.id), None)
+            else:
+                self.links[(rec.id, other)] = self.links[(other, rec.id)] = after
+        return before != {o: self.links.get((rec.id, o)) for o in others}
 
 
 @dataclass
@@ -537,6 +568,8 @@ class Plan:
     touched: list[Rec]
     fingerprint: str
     associations: frozenset[str]
+    #: the association labels the schema had (a plan that names a label since deleted is stale)
+    labels: frozenset[int]
 
     def preview(self) -> Outcome:
         """The outcome as a dry run shows it: records not yet created have no id."""
@@ -572,5 +605,10 @@ def plan_upsert(
     batch.load()
     outcome, touched = batch.run(prechecked)
     return Plan(
-        batch, outcome, touched, object_type.fingerprint(), frozenset(object_type.associations)
+        batch,
+        outcome,
+        touched,
+        object_type.fingerprint(),
+        frozenset(object_type.associations),
+        frozenset(schema.labels),
     )

@@ -457,3 +457,19 @@ def history(
                 if key in wanted:
                     per_key.setdefault(key, []).append((at, value))
     return out
+
+
+def links_between(
+    conn: Connection, pairs: list[tuple[int, int]]
+) -> dict[tuple[int, int], frozenset[int]]:
+    """For each (record, other) pair that is linked, the labels the link carries."""
+    found = store.existing_links(conn, [a for a, _ in pairs], [b for _, b in pairs])
+    return {pair: found[pair] for pair in pairs if pair in found}
+
+
+def links_from(
+    conn: Connection, starts: list[tuple[int, int]], other: ObjectType, *, limit: int
+) -> list[store.Link]:
+    """For each (record, after): its live links to records of ``other`` by their id, past
+    ``after``, at most ``limit``, with their labels."""
+    return store.links_from(conn, starts, other.id, limit=limit)

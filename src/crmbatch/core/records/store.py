@@ -74,21 +74,31 @@ def lookup_identifiers(
     return found
 
 
+def labels_of(text: str | None) -> frozenset[int]:
+    """The label ids a link's ``labels`` column holds."""
+    return frozenset(int(p) for p in text.split(",")) if text else frozenset()
+
+
+def labels_text(labels: frozenset[int]) -> str | None:
+    return ",".join(str(i) for i in sorted(labels)) if labels else None
+
+
 def existing_links(
     conn: Connection, record_ids: Sequence[int], other_ids: Sequence[int]
-) -> set[tuple[int, int]]:
-    """The (record, other) links among the given records, one statement."""
+) -> dict[tuple[int, int], frozenset[int]]:
+    """The (record, other) links among the given records with their labels, one statement."""
     if not record_ids or not other_ids:
-        return set()
+        return {}
     join_a, cond_a, records_param = _one_of(conn, "a.record_id", sorted(set(record_ids)), "bigint")
     join_b, cond_b, others_param = _one_of(
         conn, "a.other_record_id", sorted(set(other_ids)), "bigint", name="others"
     )
     sql = (
-        f"SELECT a.record_id, a.other_record_id FROM associations AS a{join_a}{join_b}"
+        f"SELECT a.record_id, a.other_record_id, a.labels FROM associations AS a{join_a}{join_b}"
         f" WHERE {cond_a} AND {cond_b}"
     )
-    return {(a, b) for a, b in _rows(conn, sql, {"values": records_param, "others": others_param})}
+    params = {"values": records_param, "others": others_param}
+    return {(a, b): labels_of(labels) for a, b, labels in _rows(conn, sql, params)}
 
 
 def reserve_ids(conn: Connection, n: int) -> list[int]:
@@ -229,6 +239,23 @@ def link(conn: Connection, rows: list[dict[str, Any]]) -> None:
         associations
     )
     conn.execute(insert.on_conflict_do_nothing(), rows)
+
+
+def relabel(conn: Connection, pairs: list[tuple[int, int, frozenset[int]]]) -> None:
+    """Set the labels of existing links (both directions)."""
+    if not pairs:
+        return
+    rows = [{"_a": a, "_b": b, "_l": labels_text(ls)} for a, b, ls in pairs]
+    rows += [{"_a": b, "_b": a, "_l": labels_text(ls)} for a, b, ls in pairs]
+    conn.execute(
+        associations.update()
+        .where(
+            associations.c.record_id == sa.bindparam("_a"),
+            associations.c.other_record_id == sa.bindparam("_b"),
+        )
+        .values(labels=sa.bindparam("_l")),
+        rows,
+    )
 
 
 def unlink(conn: Connection, pairs: list[tuple[int, int]]) -> None:
@@ -456,4 +483,50 @@ def history(conn: Connection, record_ids: Sequence[int]) -> dict[int, list[tuple
         )
         for rid, at, changes in rows:
             out.setdefault(rid, []).append((at, changes))
+    return out
+
+
+def strip_label(conn: Connection, account_id: int, label_id: int) -> int:
+    """Take a label off every link that carries it (the links stay); how many links it was on."""
+    text = str(label_id)
+    candidates = conn.execute(
+        sa.select(associations.c.record_id, associations.c.other_record_id, associations.c.labels)
+        .where(associations.c.account_id == account_id, associations.c.labels.contains(text))
+        .order_by(associations.c.record_id, associations.c.other_record_id)
+    ).all()
+    changed = [
+        (a, b, labels_of(ls) - {label_id})
+        for a, b, ls in candidates
+        if a < b and label_id in labels_of(ls)
+    ]
+    relabel(conn, changed)
+    return len(changed)
+
+
+class Link(NamedTuple):
+    record_id: int
+    other_id: int
+    labels: frozenset[int]
+
+
+def links_from(
+    conn: Connection, starts: Sequence[tuple[int, int]], other_type_id: int, *, limit: int
+) -> list[Link]:
+    """For each (record, after): its live links to records of one type, by other id, past
+    ``after``, at most ``limit``."""
+    out: list[Link] = []
+    for record_id, after in starts:
+        rows = conn.execute(
+            sa.select(associations.c.other_record_id, associations.c.labels)
+            .join(records, records.c.id == associations.c.other_record_id)
+            .where(
+                associations.c.record_id == record_id,
+                associations.c.other_type_id == other_type_id,
+                associations.c.other_record_id > after,
+                records.c.archived_at.is_(None),
+            )
+            .order_by(associations.c.other_record_id)
+            .limit(limit)
+        )
+        out += [Link(record_id, other, labels_of(ls)) for other, ls in rows]
     return out

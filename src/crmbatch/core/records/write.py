@@ -125,10 +125,18 @@ def _type_ids(batch: Batch) -> Callable[[int], int]:
 
 
 def _write_links(batch: Batch, real_id: Callable[[int], int], at: datetime) -> None:
-    links = {(real_id(a), real_id(b)) for a, b in batch.links}
+    links = {(real_id(a), real_id(b)): labels for (a, b), labels in batch.links.items()}
     initial = batch.initial_links
     type_of = _type_ids(batch)
-    store.unlink(batch.conn, [(a, b) for a, b in initial - links if a < b])
+    store.unlink(batch.conn, [(a, b) for a, b in initial.keys() - links.keys() if a < b])
+    store.relabel(
+        batch.conn,
+        [
+            (a, b, labels)
+            for (a, b), labels in links.items()
+            if a < b and (a, b) in initial and initial[(a, b)] != labels
+        ],
+    )
     store.link(
         batch.conn,
         [
@@ -138,8 +146,9 @@ def _write_links(batch: Batch, real_id: Callable[[int], int], at: datetime) -> N
                 "other_type_id": type_of(b),
                 "account_id": batch.schema.account_id,
                 "created_at": at,
+                "labels": store.labels_text(links[(a, b)]),
             }
-            for a, b in links - initial
+            for a, b in links.keys() - initial.keys()
         ],
     )
 
@@ -166,7 +175,12 @@ def write_upsert(
     """Write a plan made on a snapshot; ``None`` when it went stale (the schema changed, or a
     record it links to is gone) and must be made again inside the write transaction."""
     t = schema.types.get(plan.batch.t.name)
-    if t is None or t.fingerprint() != plan.fingerprint or t.associations != plan.associations:
+    if (
+        t is None
+        or t.fingerprint() != plan.fingerprint
+        or t.associations != plan.associations
+        or frozenset(schema.labels) != plan.labels
+    ):
         return None
     targets = plan.batch.link_targets()
     if targets and store.count_live(conn, targets) != len(targets):

@@ -109,10 +109,37 @@ class ObjectType:
         return hashlib.sha1(repr(parts).encode()).hexdigest()[:16]
 
 
+@dataclass(frozen=True)
+class Label:
+    """A named kind of link between the records of an associated pair of types. It reads
+    ``label`` from ``from_type``'s side, ``inverse_label`` (if any) from the other."""
+
+    id: int
+    pair: frozenset[str]
+    from_type: str
+    name: str
+    label: str
+    inverse_label: str | None = None
+
+    def seen_from(self, type_name: str) -> str:
+        """The label as the side ``type_name`` reads it."""
+        if self.inverse_label is not None and type_name != self.from_type:
+            return self.inverse_label
+        return self.label
+
+
 @dataclass
 class AccountSchema:
     account_id: int
     types: dict[str, ObjectType] = field(default_factory=dict)
+    #: association labels by id
+    labels: dict[int, Label] = field(default_factory=dict)
+    #: each associated pair of types → (its definition's id, the name of its first type)
+    pairs: dict[frozenset[str], tuple[int, str]] = field(default_factory=dict)
+
+    def labels_between(self, a: str, b: str) -> list[Label]:
+        pair = frozenset((a, b))
+        return [label for label in self.labels.values() if label.pair == pair]
 
     def by_id(self, type_id: int) -> ObjectType | None:
         for t in self.types.values():

@@ -13,12 +13,14 @@ from crmbatch.core.schema.model import (
     BUILTIN_ATTRIBUTES,
     AccountSchema,
     Attribute,
+    Label,
     ObjectType,
     Option,
 )
 from crmbatch.db.tables import (
     accounts,
     association_defs,
+    association_labels,
     attributes,
     identifiers,
     object_types,
@@ -59,14 +61,30 @@ def load(conn: Connection, account_id: int) -> AccountSchema:
             unique=row["is_unique"],
             options=opts,
         )
+    pairs: dict[int, frozenset[str]] = {}
     for pair in conn.execute(
-        sa.select(association_defs.c.type_a_id, association_defs.c.type_b_id).where(
-            association_defs.c.account_id == account_id
-        )
+        sa.select(
+            association_defs.c.id, association_defs.c.type_a_id, association_defs.c.type_b_id
+        ).where(association_defs.c.account_id == account_id)
     ):
         a, b = by_id[pair.type_a_id], by_id[pair.type_b_id]
         a.associations.add(b.name)
         b.associations.add(a.name)
+        pairs[pair.id] = frozenset((a.name, b.name))
+        schema.pairs[pairs[pair.id]] = (pair.id, a.name)
+    for row in conn.execute(
+        sa.select(association_labels)
+        .where(association_labels.c.account_id == account_id)
+        .order_by(association_labels.c.id)
+    ).mappings():
+        schema.labels[row["id"]] = Label(
+            id=row["id"],
+            pair=pairs[row["def_id"]],
+            from_type=by_id[row["from_type_id"]].name,
+            name=row["name"],
+            label=row["label"],
+            inverse_label=row["inverse_label"],
+        )
     return schema
 
 
@@ -114,11 +132,13 @@ def delete_type(conn: Connection, type_id: int) -> None:
     conn.execute(record_history.delete().where(record_history.c.record_id.in_(rec_ids)))
     conn.execute(identifiers.delete().where(identifiers.c.object_type_id == type_id))
     conn.execute(records.delete().where(records.c.object_type_id == type_id))
+    defs = sa.or_(association_defs.c.type_a_id == type_id, association_defs.c.type_b_id == type_id)
     conn.execute(
-        association_defs.delete().where(
-            sa.or_(association_defs.c.type_a_id == type_id, association_defs.c.type_b_id == type_id)
+        association_labels.delete().where(
+            association_labels.c.def_id.in_(sa.select(association_defs.c.id).where(defs))
         )
     )
+    conn.execute(association_defs.delete().where(defs))
     conn.execute(attributes.delete().where(attributes.c.object_type_id == type_id))
     conn.execute(object_types.delete().where(object_types.c.id == type_id))
 
@@ -190,6 +210,10 @@ def insert_association_def(conn: Connection, account_id: int, a: int, b: int, at
 
 def delete_association_def(conn: Connection, a: int, b: int) -> None:
     a, b = min(a, b), max(a, b)
+    defs = sa.select(association_defs.c.id).where(
+        association_defs.c.type_a_id == a, association_defs.c.type_b_id == b
+    )
+    conn.execute(association_labels.delete().where(association_labels.c.def_id.in_(defs)))
     conn.execute(
         association_defs.delete().where(
             association_defs.c.type_a_id == a, association_defs.c.type_b_id == b
@@ -249,3 +273,40 @@ def lock(conn: Connection, account_id: int) -> None:
     SQLite has one writer at a time anyway)."""
     if conn.dialect.name == "postgresql":
         conn.execute(sa.select(accounts.c.id).where(accounts.c.id == account_id).with_for_update())
+
+
+def insert_label(
+    conn: Connection,
+    account_id: int,
+    def_id: int,
+    from_type_id: int,
+    name: str,
+    label: str,
+    inverse_label: str | None,
+    at: datetime,
+) -> int:
+    return int(
+        conn.execute(
+            association_labels.insert()
+            .values(
+                account_id=account_id,
+                def_id=def_id,
+                from_type_id=from_type_id,
+                name=name,
+                label=label,
+                inverse_label=inverse_label,
+                created_at=at,
+            )
+            .returning(association_labels.c.id)
+        ).scalar_one()
+    )
+
+
+def update_label(conn: Connection, label_id: int, **values: Any) -> None:
+    conn.execute(
+        association_labels.update().where(association_labels.c.id == label_id).values(**values)
+    )
+
+
+def delete_label(conn: Connection, label_id: int) -> None:
+    conn.execute(association_labels.delete().where(association_labels.c.id == label_id))

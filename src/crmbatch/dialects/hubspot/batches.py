@@ -10,8 +10,9 @@ from crmbatch.core import clock
 from crmbatch.core.errors import CrmError, NotFound
 from crmbatch.core.results import Outcome, Result
 from crmbatch.core.results import error as result_error
-from crmbatch.core.schema.model import Attribute, ObjectType
+from crmbatch.core.schema.model import AccountSchema, Attribute, ObjectType
 from crmbatch.core.values import identifier_of
+from crmbatch.dialects.hubspot import association_types
 from crmbatch.dialects.hubspot.translate import (
     attribute_key,
     object_out,
@@ -80,8 +81,37 @@ def upsert_commands(
     return commands, described
 
 
-def create_commands(t: ObjectType, inputs: list[Any]) -> tuple[list[dict[str, Any]], list[Input]]:
-    commands = [{"attributes": properties_in(t, inp.properties)} for inp in inputs]
+def _inline_links(schema: AccountSchema, t: ObjectType, inp: Any, n: int) -> list[dict[str, Any]]:
+    """A created object's ``associations``: each type id names the other type (and a label)."""
+    entries: list[dict[str, Any]] = []
+    for j, a in enumerate(inp.associations or ()):
+        where = f"inputs[{n}].associations[{j}]"
+        target = _record_id(a.to.id)
+        if target is None:
+            raise invalid(f"{where}.to.id: {a.to.id!r} is not an object id")
+        for spec in a.types:
+            other, labels = association_types.target_of(schema, t, spec.associationTypeId, where)
+            entry: dict[str, Any] = {
+                "object_type": other.name,
+                "action": "link",
+                "records": [{"id": target}],
+            }
+            if labels:
+                entry["labels"] = labels
+            entries.append(entry)
+    return entries
+
+
+def create_commands(
+    schema: AccountSchema, t: ObjectType, inputs: list[Any]
+) -> tuple[list[dict[str, Any]], list[Input]]:
+    commands = []
+    for n, inp in enumerate(inputs):
+        command: dict[str, Any] = {"attributes": properties_in(t, inp.properties)}
+        links = _inline_links(schema, t, inp, n)
+        if links:
+            command["associations"] = links
+        commands.append(command)
     described = [
         Input(f"inputs[{n}]", inp.objectWriteTraceId, list(inp.properties))
         for n, inp in enumerate(inputs)

@@ -73,7 +73,7 @@ def _check_size(n: int, limit: int = wire.MAX_INPUTS) -> None:
         raise batches.invalid(f"inputs must hold 1 to {limit} items (got {n})")
 
 
-Commands = Callable[[ObjectType], tuple[list[dict[str, Any]], list[batches.Input]]]
+Commands = Callable[[AccountSchema, ObjectType], tuple[list[dict[str, Any]], list[batches.Input]]]
 
 
 @dataclass
@@ -87,7 +87,7 @@ class _Write:
 
     def build(self, conn: Any, schema: AccountSchema) -> Submission:
         t = translate.resolve_type(schema, self.object_type)
-        commands, self.described = self.commands(t)
+        commands, self.described = self.commands(schema, t)
         return records.upsert_submission(
             schema, t.name, commands, allow_system=True, each_alone=True, collection="inputs"
         )
@@ -172,7 +172,7 @@ async def batch_upsert(
 ) -> Any:
     body = parse(raw, wire.UpsertBatch)
     _check_size(len(body.inputs))
-    write = _Write(objectType, lambda t: batches.upsert_commands(t, body.inputs, idProperty))
+    write = _Write(objectType, lambda _, t: batches.upsert_commands(t, body.inputs, idProperty))
     return await _batch(request, db, account.id, write, dry_run=dry_run, ok_status=200, upsert=True)
 
 
@@ -194,7 +194,7 @@ async def batch_create(
 ) -> Any:
     body = parse(raw, wire.CreateBatch)
     _check_size(len(body.inputs))
-    write = _Write(objectType, lambda t: batches.create_commands(t, body.inputs))
+    write = _Write(objectType, lambda schema, t: batches.create_commands(schema, t, body.inputs))
     return await _batch(request, db, account.id, write, dry_run=dry_run, ok_status=201)
 
 
@@ -216,7 +216,7 @@ async def batch_update(
 ) -> Any:
     body = parse(raw, wire.UpdateBatch)
     _check_size(len(body.inputs))
-    write = _Write(objectType, lambda t: batches.update_commands(t, body.inputs, idProperty))
+    write = _Write(objectType, lambda _, t: batches.update_commands(t, body.inputs, idProperty))
     return await _batch(request, db, account.id, write, dry_run=dry_run, ok_status=200)
 
 
@@ -508,8 +508,8 @@ async def create_object(
     dry_run: DryRun = False,
 ) -> Any:
     body = parse(raw, wire.SingleCreate)
-    inputs = [wire.CreateInput(properties=body.properties)]
-    write = _Write(objectType, lambda t: batches.create_commands(t, inputs))
+    inputs = [wire.CreateInput(properties=body.properties, associations=body.associations)]
+    write = _Write(objectType, lambda schema, t: batches.create_commands(schema, t, inputs))
     return await _single(request, db, account.id, write, dry_run=dry_run, ok_status=201)
 
 
@@ -532,7 +532,7 @@ async def update_object(
 ) -> Any:
     body = parse(raw, wire.SingleUpdate)
     inputs = [wire.UpdateInput(id=objectId, properties=body.properties)]
-    write = _Write(objectType, lambda t: batches.update_commands(t, inputs, idProperty))
+    write = _Write(objectType, lambda _, t: batches.update_commands(t, inputs, idProperty))
     return await _single(request, db, account.id, write, dry_run=dry_run)
 
 

@@ -5,9 +5,9 @@ unknown fields ignored); responses carry every field the client marks required."
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, RootModel
 
 MAX_INPUTS = 100
 MAX_HISTORY_INPUTS = 50
@@ -45,6 +45,32 @@ class StandardError(BaseModel):
     links: dict[str, str]
 
 
+def _id_text(value: Any) -> Any:
+    """Object ids arrive as strings from the SDK and as numbers from hand-written code."""
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+ObjectIdText = Annotated[str, BeforeValidator(_id_text), Field(min_length=1, max_length=64)]
+
+
+class PublicObjectId(Lenient):
+    id: ObjectIdText
+
+
+class AssociationSpec(Lenient):
+    associationCategory: str = Field(
+        "HUBSPOT_DEFINED", description="HUBSPOT_DEFINED, USER_DEFINED or INTEGRATOR_DEFINED"
+    )
+    associationTypeId: int
+
+
+class InlineAssociation(Lenient):
+    """An association made with a created object: the type ids name the other object's type."""
+
+    to: PublicObjectId
+    types: list[AssociationSpec] = Field(min_length=1)
+
+
 class UpsertInput(Lenient):
     id: str = Field(description="the value of idProperty")
     idProperty: str | None = Field(None, description="a property with hasUniqueValue")
@@ -59,7 +85,7 @@ class UpsertBatch(Lenient):
 class CreateInput(Lenient):
     properties: dict[str, PropertyValue] = {}
     objectWriteTraceId: str | None = None
-    associations: list[dict[str, Any]] | None = None
+    associations: list[InlineAssociation] | None = None
 
 
 class CreateBatch(Lenient):
@@ -94,7 +120,7 @@ class ArchiveBatch(Lenient):
 
 class SingleCreate(Lenient):
     properties: dict[str, PropertyValue] = {}
-    associations: list[dict[str, Any]] | None = None
+    associations: list[InlineAssociation] | None = None
 
 
 class SingleUpdate(Lenient):
@@ -287,3 +313,91 @@ class SearchPage(BaseModel):
     total: int
     results: list[SimplePublicObject]
     paging: Paging | None = None
+
+
+# ---- associations v4 ------------------------------------------------------------------------
+
+MAX_ASSOCIATION_INPUTS = 1000
+
+
+class AssociationSpecList(RootModel[list[AssociationSpec]]):
+    """The body of a single link: the association types (labels) to give it."""
+
+
+class AssociationInput(Lenient):
+    """One pair to link (``types``: the labels; none or the default type links unlabelled)."""
+
+    from_: PublicObjectId = Field(alias="from")
+    to: PublicObjectId
+    types: list[AssociationSpec] = []
+
+
+class AssociationBatch(Lenient):
+    inputs: list[AssociationInput] = Field(description=f"at most {MAX_ASSOCIATION_INPUTS}")
+
+
+class DefaultAssociationInput(Lenient):
+    from_: PublicObjectId = Field(alias="from")
+    to: PublicObjectId
+
+
+class DefaultAssociationBatch(Lenient):
+    inputs: list[DefaultAssociationInput] = Field(description=f"at most {MAX_ASSOCIATION_INPUTS}")
+
+
+class AssociationArchiveInput(Lenient):
+    from_: PublicObjectId = Field(alias="from")
+    to: list[PublicObjectId]
+
+
+class AssociationArchiveBatch(Lenient):
+    inputs: list[AssociationArchiveInput] = Field(description=f"at most {MAX_ASSOCIATION_INPUTS}")
+
+
+class FetchInput(Lenient):
+    id: ObjectIdText
+    after: str | None = None
+
+
+class FetchBatch(Lenient):
+    inputs: list[FetchInput] = Field(description=f"at most {MAX_ASSOCIATION_INPUTS}")
+
+
+class LabelCreate(Lenient):
+    label: str = Field(max_length=255)
+    name: str = Field(max_length=100)
+    inverseLabel: str | None = Field(None, max_length=255)
+
+
+class LabelUpdate(Lenient):
+    associationTypeId: int
+    label: str = Field(max_length=255)
+    inverseLabel: str | None = Field(None, max_length=255)
+
+
+class AssociationType(BaseModel):
+    category: str
+    typeId: int
+    label: str | None
+
+
+class AssociationTypes(BaseModel):
+    results: list[AssociationType]
+
+
+class LabelsBetweenObjectPair(BaseModel):
+    fromObjectTypeId: str
+    fromObjectId: int
+    toObjectTypeId: str
+    toObjectId: int
+    labels: list[str]
+
+
+class AssociatedObject(BaseModel):
+    toObjectId: int
+    associationTypes: list[AssociationType]
+
+
+class AssociatedPage(BaseModel):
+    results: list[AssociatedObject]
+    paging: dict[str, Any] | None = None
