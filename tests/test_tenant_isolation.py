@@ -82,8 +82,58 @@ def _calls(app, process_id, record_id, contact_id, ids):
         "identifier": EMAIL_A,
         "contact_id": str(contact_id),
         "objectType": type_id,  # A's type, by HubSpot's objectTypeId
+        "fromObjectType": type_id,
+        "toObjectType": "garage",
         "objectId": str(record_id),
+        "toObjectId": str(record_id),
         "propertyName": "model",
+        "groupName": "vehicleinformation",
+        "associationTypeId": "4002",
+        "associationIdentifier": "1",
+    }
+    pair = {"from": {"id": str(record_id)}, "to": {"id": str(record_id)}}
+    #: bodies of routes whose template alone says what they take
+    exact = {
+        "/crm/v3/objects/{objectType}/search": {"filterGroups": [], "properties": ["model"]},
+        "/crm/v3/properties/{objectType}/batch/create": {
+            "inputs": [{"name": "b_prop", "label": "B", "type": "string", "fieldType": "text"}]
+        },
+        "/crm/v3/properties/{objectType}/batch/read": {"inputs": [{"name": "model"}]},
+        "/crm/v3/properties/{objectType}/batch/archive": {"inputs": [{"name": "model"}]},
+        "/crm/v3/properties/{objectType}/groups": {"name": "b_group", "label": "B"},
+        "/crm-object-schemas/v3/schemas/batch/read": {"inputs": [type_id]},
+        "/crm/v3/schemas/batch/read": {"inputs": [type_id]},
+        "/crm-object-schemas/v3/schemas/{objectType}": {"labels": {"singular": "B-WAS-HERE"}},
+        "/crm/v3/schemas/{objectType}": {"labels": {"singular": "B-WAS-HERE"}},
+        "/crm-object-schemas/v3/schemas/{objectType}/associations": {
+            "fromObjectTypeId": type_id,
+            "toObjectTypeId": "garage",
+        },
+        "/crm/v3/schemas/{objectType}/associations": {
+            "fromObjectTypeId": type_id,
+            "toObjectTypeId": "garage",
+        },
+        "/crm/v4/associations/{fromObjectType}/{toObjectType}/batch/create": {
+            "inputs": [{**pair, "types": []}]
+        },
+        "/crm/v4/associations/{fromObjectType}/{toObjectType}/batch/labels/archive": {
+            "inputs": [{**pair, "types": []}]
+        },
+        "/crm/v4/associations/{fromObjectType}/{toObjectType}/batch/associate/default": {
+            "inputs": [pair]
+        },
+        "/crm/v4/associations/{fromObjectType}/{toObjectType}/batch/archive": {
+            "inputs": [{"from": pair["from"], "to": [pair["to"]]}]
+        },
+        "/crm/v4/associations/{fromObjectType}/{toObjectType}/batch/read": {
+            "inputs": [{"id": str(record_id)}]
+        },
+        "/crm/v4/associations/{fromObjectType}/{toObjectType}/labels": {
+            "name": "b_label",
+            "label": "B",
+            "associationTypeId": 4002,
+        },
+        "/crm/v4/objects/{objectType}/{objectId}/associations/{toObjectType}/{toObjectId}": [],
     }
     hubspot_bodies = {
         "/batch/upsert": {
@@ -120,7 +170,9 @@ def _calls(app, process_id, record_id, contact_id, ids):
         params: dict = {}
         body = None
         hubspot = next((b for k, b in hubspot_bodies.items() if template.endswith(k)), None)
-        if template.startswith("/crm") and hubspot is not None:
+        if template in exact and method in ("POST", "PUT", "PATCH"):
+            body = exact[template]
+        elif template.startswith("/crm") and hubspot is not None:
             body = hubspot
         elif template.startswith("/crm/v3/objects/") and method in ("POST", "PATCH"):
             body = {"properties": {"model": "B-WAS-HERE"}}
@@ -170,7 +222,14 @@ def test_every_route_keeps_account_a_to_itself(server, api, db):
             r = b.request(method, path, params=params, json=body)
             assert r.status_code < 500, (method, path, r.text)
             assert not any(m in r.text for m in MARKERS), (method, path, r.text)
-            names_a = ("{process_id}", "contact", "{objectType}", "{list_id}", "{batch_id}")
+            names_a = (
+                "{process_id}",
+                "contact",
+                "{objectType}",
+                "{fromObjectType}",
+                "{list_id}",
+                "{batch_id}",
+            )
             if template == "/mainbrainer/contacts/batch":  # A's contact id is unknown to B
                 assert r.status_code == 202, r.text
                 assert r.json()["data"]["invalidContactIdList"] == [str(contact_id)]

@@ -35,7 +35,10 @@ from crmbatch.db.engine import Database
 from crmbatch.dialects import common
 from crmbatch.dialects.brevo import routes as brevo_routes
 from crmbatch.dialects.brevo import translate as brevo
+from crmbatch.dialects.hubspot import association_labels as hubspot_association_labels
 from crmbatch.dialects.hubspot import associations as hubspot_associations
+from crmbatch.dialects.hubspot import properties as hubspot_properties
+from crmbatch.dialects.hubspot import property_groups as hubspot_property_groups
 from crmbatch.dialects.hubspot import routes as hubspot_routes
 from crmbatch.dialects.hubspot import schema_routes as hubspot_schema_routes
 from crmbatch.dialects.hubspot import translate as hubspot
@@ -276,9 +279,11 @@ def create_app(
     app.include_router(native_routes.v1)
     app.include_router(brevo_routes.router)
     app.include_router(hubspot_routes.router)
-    app.include_router(hubspot_schema_routes.router)
+    app.include_router(hubspot_property_groups.router)  # first: "groups" is no property name
+    app.include_router(hubspot_properties.router)
     app.include_router(hubspot_schema_routes.schemas_router)
     app.include_router(hubspot_associations.router)
+    app.include_router(hubspot_association_labels.router)
     app.include_router(mainbrainer_routes.router)
     app.add_middleware(CorrelationIdMiddleware)
     if app.state.limiter is not None:

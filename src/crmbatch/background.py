@@ -32,8 +32,11 @@ class Background:
     _listener: Listener | None = None
     _checkpointer: Checkpointer | None = None
     _child: WorkerChild | None = None
+    _stopped: bool = False
 
     def start(self) -> Background:
+        if self._stopped:  # told to stop before it started: nothing to run
+            return self
         if self.workers >= 1 and self.child:  # the child checkpoints, sends and applies
             self._child = WorkerChild(self.settings.as_env()).start()
             return self
@@ -61,6 +64,7 @@ class Background:
 
     def stop(self) -> None:
         """Each worker finishes the batch it is applying, then everything stops."""
+        self._stopped = True
         if self._child is not None:
             self._child.stop()
         for w in self._workers:

@@ -143,7 +143,15 @@ def worker(
     settings = _settings()
     logs.setup(settings.log_level)
     db = _database(settings)
-    background = Background(db, settings, workers=max(1, concurrency)).start()
+    background = Background(db, settings, workers=max(1, concurrency))
+
+    def stop(*_: Any) -> None:
+        background.stop()  # each worker finishes the batch it is applying, then stops
+
+    # before the first claim: a SIGTERM must never find a batch half-applied and no handler
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop if parent_pid is None else signal.SIG_IGN)
+    background.start()
     tune_gc()
     if metrics_port is not None:  # apply rate and latency of this worker, for Prometheus
         from prometheus_client import start_http_server
@@ -151,12 +159,6 @@ def worker(
         from crmbatch import metrics
 
         start_http_server(metrics_port, registry=metrics.REGISTRY)
-
-    def stop(*_: Any) -> None:
-        background.stop()  # each worker finishes the batch it is applying, then stops
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop if parent_pid is None else signal.SIG_IGN)
     if wake_fd is not None:  # started by crmbatch serve: woken through a pipe, never orphaned
         children.listen_for_wakes(wake_fd, background.wake)
     if parent_pid is not None:

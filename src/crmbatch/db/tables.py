@@ -82,6 +82,9 @@ object_types = sa.Table(
     sa.Column("is_system", sa.Boolean, nullable=False, default=False),
     sa.Column("created_at", Ts, nullable=False),
     sa.Column("updated_at", Ts, nullable=False),
+    #: presentation settings of the schema document (plural label, searchable and secondary
+    #: attributes, property groups); ``NULL``: none given
+    sa.Column("settings", Document, nullable=True),
     sa.UniqueConstraint("account_id", "name"),
 )
 

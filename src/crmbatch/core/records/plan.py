@@ -34,7 +34,8 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from crmbatch.core.contacts import identity
-from crmbatch.core.records import store
+from crmbatch.core.records import links, store
+from crmbatch.core.records.failures import Failure, Invalid
 from crmbatch.core.records.limits import MAX_ATTRIBUTES, MAX_IDENTIFIER
 from crmbatch.core.records.validate import AttributeChecker, Checked
 from crmbatch.core.results import Outcome, Problem, Result, cap_warnings, error, problem
@@ -45,8 +46,6 @@ from crmbatch.core.values import identifier_of
 #: names the item at a position of the batch in messages (a group of processes names the
 #: process and the item within it)
 Origin = Callable[[int], str]
-#: one association of a command: (link?, the other record's id, the labels it names)
-LinkOp = tuple[bool, int, frozenset[int]]
 
 
 def _this_batch(index: int) -> str:
@@ -67,20 +66,6 @@ class Rec:
     created_by: int | None = None
     #: (index of the command, the attributes it changed), one per change
     changes: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
-
-
-class Failure(Exception):
-    def __init__(self, code: str, field: str | None, message: str) -> None:
-        super().__init__(message)
-        self.errors = [error(code, field, message)]
-
-
-class Invalid(Failure):
-    """Several problems with one command's values."""
-
-    def __init__(self, errors: list[Problem]) -> None:
-        Exception.__init__(self, errors[0]["message"])
-        self.errors = errors
 
 
 class Batch:
@@ -301,57 +286,6 @@ class Batch:
         # what the item sets explicitly wins over identifiers given only to find the contact
         return rec, command, {**found.claims, **attrs}, found.warnings
 
-    def _labels(self, name: str, given: list[int] | None, where: str) -> frozenset[int]:
-        """The labels an association entry names, each one of the pair's."""
-        if not given:
-            return frozenset()
-        pair = frozenset((self.t.name, name))
-        for label_id in given:
-            label = self.schema.labels.get(label_id)
-            if label is None or label.pair != pair:
-                raise Failure(
-                    "association_label_not_defined",
-                    f"{where}.labels",
-                    f"association label {label_id} is not defined between {self.t.name} and {name}",
-                )
-        return frozenset(given)
-
-    def _associations(self, rec: Rec, c: dict[str, Any]) -> list[LinkOp]:
-        """(link?, target record id, labels) for each associated record, in the order given."""
-        ops: list[LinkOp] = []
-        for i, a in enumerate(c.get("associations") or ()):
-            name = a["object_type"]
-            where = f"associations[{i}]"
-            if name not in self.t.associations:
-                raise Failure(
-                    "association_not_defined",
-                    f"{where}.object_type",
-                    f"no association is defined between {self.t.name} and {name!r}",
-                )
-            labels = self._labels(name, a.get("labels"), where)
-            by_id, by_ext = self.targets.get(name, ({}, {}))
-            for j, r in enumerate(a["records"]):
-                if r.get("id") is not None:
-                    target = by_id.get(r["id"])
-                    if target is None and name == self.t.name:
-                        same = self.by_id.get(r["id"])
-                        target = same.id if same else None
-                    label = f"id {r['id']}"
-                else:
-                    target = by_ext.get(r.get("ext_id"))
-                    if target is None and name == self.t.name:
-                        same = self.by_ext.get(r.get("ext_id") or "")
-                        target = same.id if same else None
-                    label = f"ext_id {r.get('ext_id')!r}"
-                if target is None:
-                    raise Failure(
-                        "association_target_not_found",
-                        f"{where}.records[{j}].identifiers",
-                        f"no {name} record has {label}",
-                    )
-                ops.append((a.get("action") != "unlink", target, labels))
-        return ops
-
     def _checked(self, c: dict[str, Any], checker: AttributeChecker, prechecked: bool) -> Checked:
         """The command's attributes, checked (unless they were, at accept, against this very
         schema), with what accept warned about first."""
@@ -404,7 +338,7 @@ class Batch:
                     warnings = warnings + found
                 else:
                     rec = self._target(c, index)
-                link_ops = self._associations(rec, c)
+                link_ops = links.operations(self, rec, c)
                 claims = self._unique_claims(rec, attrs, c, warnings)
             except Failure as f:
                 # the identifiers the command named, so the caller can tell which one failed
@@ -475,7 +409,7 @@ class Batch:
         attrs: dict[str, Any],
         c: dict[str, Any],
         claims: dict[str, str | None],
-        link_ops: list[LinkOp],
+        link_ops: list[links.LinkOp],
     ) -> str:
         if c.get("match"):
             key, value = c["match"]
@@ -492,7 +426,7 @@ class Batch:
         if rec.ext_id is not None:
             self.by_ext[rec.ext_id] = rec
         self.by_id[rec.id] = rec
-        links_changed = self._link(rec, link_ops)
+        links_changed = links.apply(self.links, rec.id, link_ops)
         revived = rec.archived
         rec.archived = False
         if changes:
@@ -535,28 +469,6 @@ class Batch:
                 rec.attributes[key] = value
                 changes[key] = value
         return changes
-
-    def _link(self, rec: Rec, link_ops: list[LinkOp]) -> bool:
-        """Apply link operations in order (``unlink g, link g`` ends linked); did they change
-        anything?"""
-        if not link_ops:
-            return False
-        others = [o for _, o, _ in link_ops]
-        before = {o: self.links.get((rec.id, o)) for o in others}
-        for link, other, labels in link_ops:
-            now = self.links.get((rec.id, other))
-            if link:
-                after: frozenset[int] | None = (now or frozenset()) | labels
-            elif labels:
-                after = None if now is None else now - labels
-            else:
-                after = None
-            if after is None:
-                self.links.pop((rec.id, other), None)
-                self.links.pop((other, rec.id), None)
-            else:
-                self.links[(rec.id, other)] = self.links[(other, rec.id)] = after
-        return before != {o: self.links.get((rec.id, o)) for o in others}
 
 
 @dataclass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +29,8 @@ class AttributeSpec:
     label: str
     unique: bool = False
     options: list[tuple[str, str]] = field(default_factory=list)
+    #: the property group it is shown in (None: the type's default group)
+    group: str | None = None
 
 
 @dataclass
@@ -37,6 +40,65 @@ class TypeSpec:
     primary_attribute: str | None
     attributes: dict[str, AttributeSpec]
     associations: list[str]
+    #: how the type presents itself (see :data:`SETTINGS`); only the keys the document gives
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+#: a type's presentation settings: its plural label and description, the attributes a new record
+#: is expected to give (``required``: HubSpot's requiredProperties, shown, not enforced), those its
+#: text search looks in (``searchable``) and shows beside the primary one (``secondary``), and its
+#: property groups (name → label, in order)
+SETTINGS = ("plural", "description", "required", "searchable", "secondary", "groups")
+GROUP_NAME = re.compile(r"^[a-z0-9_]{1,100}$")
+
+
+def default_group(type_name: str) -> str:
+    """The property group every type has (HubSpot's ``<type>information``)."""
+    return f"{type_name}information"
+
+
+def _settings(
+    raw: dict[str, Any],
+    name: str,
+    attrs: dict[str, AttributeSpec],
+    where: str,
+    problems: list[tuple[str, str]],
+) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key in ("plural", "description"):
+        if raw.get(key) is not None:
+            out[key] = _label(raw[key], name, f"{where}.{key}", problems)
+    known = set(attrs) | {a.key for a in BUILTIN_ATTRIBUTES.get(name, ())}
+    for key in ("required", "searchable", "secondary"):
+        value = raw.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            problems.append((f"{where}.{key}", "must be a list of attribute keys"))
+            continue
+        unknown = [v for v in value if v not in known]
+        if unknown:
+            problems.append((f"{where}.{key}", f"not attributes of {name}: {unknown}"))
+            continue
+        out[key] = list(dict.fromkeys(value))
+    groups = raw.get("groups")
+    if groups is not None:
+        if not isinstance(groups, dict):
+            problems.append((f"{where}.groups", "must be a mapping of group name to label"))
+            groups = {}
+        for group, label in groups.items():
+            if not isinstance(group, str) or not GROUP_NAME.match(group):
+                problems.append((f"{where}.groups", "group names match ^[a-z0-9_]{1,100}$"))
+            else:
+                _label(label, group, f"{where}.groups.{group}", problems)
+        out["groups"] = {g: (v if isinstance(v, str) else g) for g, v in groups.items()}
+    allowed = set(out.get("groups") or {}) | {default_group(name)}
+    for key, a in attrs.items():
+        if a.group is not None and a.group not in allowed:
+            problems.append(
+                (f"{where}.attributes.{key}.group", f"{a.group!r} is not a group of {name}")
+            )
+    return out
 
 
 def _label(value: Any, default: str, where: str, problems: list[tuple[str, str]]) -> str:
@@ -59,7 +121,7 @@ def _attribute(
     if not isinstance(raw, dict):
         problems.append((where, "must be a mapping with at least 'type'"))
         return None
-    unknown = set(raw) - {"id", "type", "label", "unique", "options"}
+    unknown = set(raw) - {"id", "type", "label", "unique", "options", "group"}
     if unknown:
         problems.append((where, f"unknown field(s) {sorted(unknown)}"))
     typ = raw.get("type")
@@ -98,7 +160,13 @@ def _attribute(
     elif raw_options is not None:
         problems.append((f"{where}.options", f"only {' and '.join(OPTION_TYPES)} take options"))
     label = _label(raw.get("label"), key, f"{where}.label", problems)
-    return AttributeSpec(key=key, type=typ, label=label, unique=unique, options=options)
+    group = raw.get("group")
+    if group is not None and not isinstance(group, str):
+        problems.append((f"{where}.group", "must be a property group's name"))
+        group = None
+    return AttributeSpec(
+        key=key, type=typ, label=label, unique=unique, options=options, group=group
+    )
 
 
 def parse_document(doc: Any) -> dict[str, TypeSpec]:
@@ -125,7 +193,7 @@ def parse_document(doc: Any) -> dict[str, TypeSpec]:
         if not isinstance(raw, dict):
             problems.append((where, "must be a mapping"))
             continue
-        unknown = set(raw) - {"label", "primary_attribute", "attributes", "associations"}
+        unknown = set(raw) - {"label", "primary_attribute", "attributes", "associations", *SETTINGS}
         if unknown:
             problems.append((where, f"unknown field(s) {sorted(unknown)}"))
         raw_attrs = raw.get("attributes") or {}
@@ -164,7 +232,8 @@ def parse_document(doc: Any) -> dict[str, TypeSpec]:
             problems.append((f"{where}.associations", "must be a list of object type names"))
             assocs = []
         label = _label(raw.get("label"), name.capitalize() if is_system else name, where, problems)
-        specs[name] = TypeSpec(name, label, primary, attrs, list(dict.fromkeys(assocs)))
+        settings = _settings(raw, name, attrs, where, problems)
+        specs[name] = TypeSpec(name, label, primary, attrs, list(dict.fromkeys(assocs)), settings)
     names = set(specs) | set(SYSTEM_TYPES)
     for spec in specs.values():
         for other in spec.associations:
@@ -191,11 +260,15 @@ def export_document(schema: AccountSchema) -> dict[str, Any]:
                 entry["unique"] = True
             if a.options:
                 entry["options"] = [{"key": o.key, "label": o.label} for o in a.options]
+            group = (t.settings.get("attribute_groups") or {}).get(a.key)
+            if group is not None:
+                entry["group"] = group
             attrs[a.key] = entry
         body: dict[str, Any] = {"label": t.label}
         if t.primary_attribute:
             body["primary_attribute"] = t.primary_attribute
         body["attributes"] = attrs
         body["associations"] = sorted(t.associations)
+        body.update({k: t.settings[k] for k in SETTINGS if k in t.settings})
         out[name] = body
     return {"object_types": out}

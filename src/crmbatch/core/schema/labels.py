@@ -20,11 +20,11 @@ MAX_LABEL = 255
 MAX_LABELS_PER_PAIR = 50
 
 
-def _pair(schema: AccountSchema, a: str, b: str) -> tuple[int, str]:
+def _pair(schema: AccountSchema, a: str, b: str) -> int:
     found = schema.pairs.get(frozenset((a, b)))
     if found is None:
         raise CrmError(f"no association is defined between {a} and {b}", field="toObjectType")
-    return found
+    return found.id
 
 
 def _text(value: str | None, field: str, *, required: bool = True) -> str | None:
@@ -56,7 +56,7 @@ def create(
     when given, from ``to_type``)."""
     store.lock(conn, account_id)
     schema = store.load(conn, account_id)
-    def_id, _ = _pair(schema, from_type, to_type)
+    def_id = _pair(schema, from_type, to_type)
     if not isinstance(name, str) or not LABEL_NAME.match(name):
         raise CrmError(
             f"name must be 1 to 100 letters, digits, '_' or '-' (got {name!r})", field="name"

@@ -7,6 +7,7 @@ import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 ATTRIBUTE_TYPES = (
     "text",
@@ -95,6 +96,20 @@ class ObjectType:
     associations: set[str] = field(default_factory=set)
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    #: presentation: plural, description, searchable, secondary, groups, attribute_groups
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def searchable(self) -> list[str]:
+        """The attributes a text search looks in: those the schema names, else the unique ones
+        and the primary one."""
+        named = self.settings.get("searchable")
+        if named is not None:
+            return [k for k in named if k in self.attributes]
+        keys = [a.key for a in self.unique_attributes]
+        if self.primary_attribute and self.primary_attribute not in keys:
+            keys.append(self.primary_attribute)
+        return keys
 
     @property
     def unique_attributes(self) -> list[Attribute]:
@@ -107,6 +122,16 @@ class ObjectType:
             for a in self.attributes.values()
         )
         return hashlib.sha1(repr(parts).encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Pair:
+    """An association defined between two types."""
+
+    id: int
+    #: the name of the pair's first type (the direction its links are read in by default)
+    first: str
+    created_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -134,8 +159,8 @@ class AccountSchema:
     types: dict[str, ObjectType] = field(default_factory=dict)
     #: association labels by id
     labels: dict[int, Label] = field(default_factory=dict)
-    #: each associated pair of types → (its definition's id, the name of its first type)
-    pairs: dict[frozenset[str], tuple[int, str]] = field(default_factory=dict)
+    #: each associated pair of types → its definition
+    pairs: dict[frozenset[str], Pair] = field(default_factory=dict)
 
     def labels_between(self, a: str, b: str) -> list[Label]:
         pair = frozenset((a, b))

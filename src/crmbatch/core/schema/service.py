@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import weakref
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.engine import Connection, Engine
 
 from crmbatch.core import clock
-from crmbatch.core.errors import Conflict, InvalidInput, NotFound
+from crmbatch.core.errors import Conflict, CrmError, InvalidInput, NotFound
 from crmbatch.core.schema import store
 from crmbatch.core.schema.document import AttributeSpec, TypeSpec, export_document, parse_document
 from crmbatch.core.schema.model import SYSTEM_TYPES, AccountSchema
@@ -90,10 +91,13 @@ def apply(
 
     for name, spec in specs.items():
         current = schema.types.get(name)
+        settings = _stored_settings(spec)
         if current is None:
             type_id = store.insert_type(
                 conn, account_id, name, spec.label, spec.primary_attribute, False, at
             )
+            if settings:
+                store.update_type(conn, type_id, at, settings=settings)
             changes.append(f"+ type {name}")
             old_attrs: dict[str, Any] = {}
         else:
@@ -104,6 +108,9 @@ def apply(
                     conn, type_id, at, label=spec.label, primary_attribute=spec.primary_attribute
                 )
                 changes.append(f"~ type {name}")
+            if current.settings != settings:
+                store.update_type(conn, type_id, at, settings=settings or None)
+                changes.append(f"~ type {name} settings")
         _apply_attributes(
             conn, account_id, type_id, name, spec, old_attrs, at, changes, destructive
         )
@@ -115,6 +122,15 @@ def apply(
     if changes:
         store.bump_version(conn, account_id)
     return changes
+
+
+def _stored_settings(spec: TypeSpec) -> dict[str, Any]:
+    """A type's settings as stored: the document's, and which group each attribute is in."""
+    settings = dict(spec.settings)
+    groups = {k: a.group for k, a in spec.attributes.items() if a.group is not None}
+    if groups:
+        settings["attribute_groups"] = groups
+    return settings
 
 
 def _apply_attributes(
@@ -246,31 +262,6 @@ def _document_with(conn: Connection, account_id: int, type_name: str) -> dict[st
     return doc
 
 
-def add_attribute(
-    conn: Connection, account_id: int, type_name: str, key: str, spec: dict[str, Any]
-) -> None:
-    """Add one attribute; :class:`Conflict` when the type has it already."""
-    doc = _document_with(conn, account_id, type_name)
-    attrs = doc["object_types"][type_name].setdefault("attributes", {})
-    builtin = load(conn, account_id).types[type_name].attributes.get(key)
-    if key in attrs or builtin is not None:
-        raise Conflict(f"a property named {key!r} already exists on {type_name}", field="name")
-    attrs[key] = spec
-    apply(conn, account_id, doc)
-
-
-def change_attribute(
-    conn: Connection, account_id: int, type_name: str, key: str, changes: dict[str, Any]
-) -> None:
-    """Change an attribute's label, type or options (as the document would)."""
-    doc = _document_with(conn, account_id, type_name)
-    attrs = doc["object_types"][type_name].get("attributes") or {}
-    if key not in attrs:
-        raise NotFound(f"no property {key!r} on {type_name}", field="propertyName")
-    attrs[key] = {**attrs[key], **changes}
-    apply(conn, account_id, doc)
-
-
 def create_type(conn: Connection, account_id: int, name: str, spec: dict[str, Any]) -> None:
     """Add one object type (with its attributes and associations); :class:`Conflict` when it
     exists."""
@@ -280,3 +271,82 @@ def create_type(conn: Connection, account_id: int, name: str, spec: dict[str, An
         raise Conflict(f"an object type named {name!r} already exists", field="name")
     doc["object_types"][name] = spec
     apply(conn, account_id, doc)
+
+
+def edit_type(
+    conn: Connection,
+    account_id: int,
+    type_name: str,
+    edit: Callable[[dict[str, Any]], None],
+    *,
+    allow_destructive: bool = False,
+) -> list[str]:
+    """Change one type's entry of the schema document in place (``edit``) and apply it, as one
+    transaction under the schema lock: the same rules and checks as ``crmbatch schema apply``."""
+    doc = _document_with(conn, account_id, type_name)
+    edit(doc["object_types"][type_name])
+    return apply(conn, account_id, doc, allow_destructive=allow_destructive)
+
+
+def remove_attributes(conn: Connection, account_id: int, type_name: str, keys: list[str]) -> None:
+    """Remove attributes from a type (HubSpot's property archive). Records keep their values
+    out of sight: an attribute added again with the same key shows them again."""
+
+    def edit(entry: dict[str, Any]) -> None:
+        attrs = entry.get("attributes") or {}
+        for key in keys:
+            if key not in attrs:
+                raise NotFound(f"no property {key!r} on {type_name}", field="propertyName")
+            if key == entry.get("primary_attribute"):
+                raise CrmError(
+                    f"{key} is the primary display property of {type_name}; choose another first",
+                    field="propertyName",
+                )
+            del attrs[key]
+        for setting in ("required", "searchable", "secondary"):
+            if setting in entry:
+                entry[setting] = [k for k in entry[setting] if k not in keys]
+
+    edit_type(conn, account_id, type_name, edit, allow_destructive=True)
+
+
+def delete_type(conn: Connection, account_id: int, type_name: str) -> None:
+    """Delete a custom type that holds no live records (archived ones go with it)."""
+    store.lock(conn, account_id)
+    schema = store.load(conn, account_id)
+    t = schema.types.get(type_name)
+    if t is None or t.is_system:
+        raise NotFound(f"object type {type_name!r} does not exist", field="objectType")
+    live = store.count_live_records(conn, t.id)
+    if live:
+        raise CrmError(
+            f"{type_name} still holds {live} records; archive them before deleting the type",
+            field="objectType",
+        )
+    store.delete_type(conn, t.id)
+    store.bump_version(conn, account_id)
+
+
+def add_association(conn: Connection, account_id: int, a: str, b: str) -> None:
+    """Define an association between two types (nothing happens when it exists)."""
+
+    def edit(entry: dict[str, Any]) -> None:
+        entry["associations"] = sorted({*(entry.get("associations") or []), b})
+
+    edit_type(conn, account_id, a, edit)
+
+
+def remove_association(conn: Connection, account_id: int, a: str, b: str) -> None:
+    """Remove the association between two types; refused while records are linked by it."""
+    store.lock(conn, account_id)
+    schema = store.load(conn, account_id)
+    if b not in schema.types[a].associations:
+        raise NotFound(f"no association is defined between {a} and {b}", field="associationId")
+    linked = store.count_links(conn, schema.types[a].id, schema.types[b].id)
+    if linked:
+        raise CrmError(
+            f"{linked} {a} records are linked to {b} records; remove those associations first",
+            field="associationId",
+        )
+    store.delete_association_def(conn, schema.types[a].id, schema.types[b].id)
+    store.bump_version(conn, account_id)

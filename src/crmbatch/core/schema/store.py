@@ -16,14 +16,17 @@ from crmbatch.core.schema.model import (
     Label,
     ObjectType,
     Option,
+    Pair,
 )
 from crmbatch.db.tables import (
     accounts,
     association_defs,
     association_labels,
+    associations,
     attributes,
     identifiers,
     object_types,
+    record_history,
     records,
 )
 
@@ -42,6 +45,7 @@ def load(conn: Connection, account_id: int) -> AccountSchema:
             is_system=row["is_system"],
             created_at=row["created_at"],
             updated_at=row["updated_at"],
+            settings=dict(row["settings"] or {}),
         )
         if t.is_system:
             t.attributes.update({a.key: a for a in BUILTIN_ATTRIBUTES.get(t.name, ())})
@@ -64,14 +68,17 @@ def load(conn: Connection, account_id: int) -> AccountSchema:
     pairs: dict[int, frozenset[str]] = {}
     for pair in conn.execute(
         sa.select(
-            association_defs.c.id, association_defs.c.type_a_id, association_defs.c.type_b_id
+            association_defs.c.id,
+            association_defs.c.type_a_id,
+            association_defs.c.type_b_id,
+            association_defs.c.created_at,
         ).where(association_defs.c.account_id == account_id)
     ):
         a, b = by_id[pair.type_a_id], by_id[pair.type_b_id]
         a.associations.add(b.name)
         b.associations.add(a.name)
         pairs[pair.id] = frozenset((a.name, b.name))
-        schema.pairs[pairs[pair.id]] = (pair.id, a.name)
+        schema.pairs[pairs[pair.id]] = Pair(pair.id, a.name, pair.created_at)
     for row in conn.execute(
         sa.select(association_labels)
         .where(association_labels.c.account_id == account_id)
@@ -122,8 +129,6 @@ def update_type(conn: Connection, type_id: int, at: datetime, **values: Any) -> 
 
 def delete_type(conn: Connection, type_id: int) -> None:
     rec_ids = sa.select(records.c.id).where(records.c.object_type_id == type_id)
-    from crmbatch.db.tables import associations, record_history
-
     conn.execute(
         associations.delete().where(
             sa.or_(associations.c.record_id.in_(rec_ids), associations.c.other_type_id == type_id)
@@ -227,6 +232,31 @@ def count_records(conn: Connection, type_id: int) -> int:
             sa.select(sa.func.count())
             .select_from(records)
             .where(records.c.object_type_id == type_id)
+        ).scalar_one()
+    )
+
+
+def count_live_records(conn: Connection, type_id: int) -> int:
+    return int(
+        conn.execute(
+            sa.select(sa.func.count())
+            .select_from(records)
+            .where(records.c.object_type_id == type_id, records.c.archived_at.is_(None))
+        ).scalar_one()
+    )
+
+
+def count_links(conn: Connection, type_id: int, other_type_id: int) -> int:
+    """How many links join records of the two types."""
+    return int(
+        conn.execute(
+            sa.select(sa.func.count())
+            .select_from(associations)
+            .join(records, records.c.id == associations.c.record_id)
+            .where(
+                records.c.object_type_id == type_id,
+                associations.c.other_type_id == other_type_id,
+            )
         ).scalar_one()
     )
 

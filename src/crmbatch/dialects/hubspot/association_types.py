@@ -68,8 +68,8 @@ def plain(schema: AccountSchema, a: ObjectType, b: ObjectType) -> AssociationTyp
     found = schema.pairs.get(frozenset((a.name, b.name)))
     if found is None:
         raise _not_associated(a, b)
-    def_id, first = found
-    return AssociationType("USER_DEFINED", PLAIN_BASE + 4 * def_id + (0 if a.name == first else 1))
+    direction = 0 if a.name == found.first else 1
+    return AssociationType("USER_DEFINED", PLAIN_BASE + 4 * found.id + direction)
 
 
 def labelled(label: Label, a: ObjectType) -> AssociationType:

@@ -21,7 +21,6 @@ from crmbatch.core.records import service as records
 from crmbatch.core.records.limits import MAX_LINKS_PER_TYPE, MAX_RECORDS
 from crmbatch.core.results import Result
 from crmbatch.core.results import error as result_error
-from crmbatch.core.schema import labels as schema_labels
 from crmbatch.core.schema.model import AccountSchema, ObjectType
 from crmbatch.db.engine import Database
 from crmbatch.dialects.common import (
@@ -55,7 +54,7 @@ def _record_id(given: str) -> int | None:
     return int(given) if given.isdigit() and len(given) <= 18 else None
 
 
-def _pair(schema: AccountSchema, from_type: str, to_type: str) -> tuple[ObjectType, ObjectType]:
+def pair_of(schema: AccountSchema, from_type: str, to_type: str) -> tuple[ObjectType, ObjectType]:
     a = translate.resolve_type(schema, from_type)
     b = translate.resolve_type(schema, to_type)
     kinds.plain(schema, a, b)  # 400 when the pair is not associated
@@ -101,7 +100,7 @@ class _Links:
         self.pair: tuple[ObjectType, ObjectType] | None = None
 
     def build(self, conn: Any, schema: AccountSchema) -> Submission:
-        a, b = self.pair = _pair(schema, self.from_type, self.to_type)
+        a, b = self.pair = pair_of(schema, self.from_type, self.to_type)
         self.changes = self.changes_of(schema, a, b)
         if len(self.changes) > MAX_RECORDS:
             raise batches.invalid(
@@ -355,7 +354,7 @@ def _associated(
     """The pair, which of the records exist, and for each (record, after) its links past
     ``after`` (at most ``n`` + 1, to tell whether a next page follows)."""
     schema = _schema(db, account_id)
-    a, b = _pair(schema, from_type, to_type)
+    a, b = pair_of(schema, from_type, to_type)
     with db.read() as conn:
         found = records.by_ids(conn, a, [rid for rid, _ in starts])
         live = [(rid, after) for rid, after in starts if rid in found]
@@ -549,101 +548,3 @@ async def archive(
     write = _Links(objectType, toObjectType, lambda *_: [(objectId, toObjectId, False, [])])
     done = await _apply(request, db, account.id, write, dry_run)
     return done if dry_run else Response(status_code=204)
-
-
-# ---- labels -----------------------------------------------------------------------------------
-
-
-@router.get(
-    "/associations/{fromObjectType}/{toObjectType}/labels",
-    response_model=wire.AssociationTypes,
-    summary="The kinds of association from one type to another: the plain one, then labels",
-)
-def list_labels(
-    fromObjectType: ObjectTypeParam, toObjectType: ObjectTypeParam, db: DB, account: CurrentAccount
-) -> Any:
-    schema = _schema(db, account.id)
-    a, b = _pair(schema, fromObjectType, toObjectType)
-    return {"results": [k.out() for k in kinds.of_pair(schema, a, b)]}
-
-
-@router.post(
-    "/associations/{fromObjectType}/{toObjectType}/labels",
-    response_model=wire.AssociationTypes,
-    summary="Create a label (paired when inverseLabel is given)",
-    openapi_extra=json_body(wire.LabelCreate),
-)
-def create_label(
-    fromObjectType: ObjectTypeParam,
-    toObjectType: ObjectTypeParam,
-    db: DB,
-    account: CurrentAccount,
-    raw: RawBody,
-) -> Any:
-    body = parse(raw, wire.LabelCreate)
-    with db.write() as conn:
-        a, b = _pair(_schema(db, account.id), fromObjectType, toObjectType)
-        label = schema_labels.create(
-            conn,
-            account.id,
-            a.name,
-            b.name,
-            name=body.name,
-            label=body.label,
-            inverse_label=body.inverseLabel,
-        )
-    made = [kinds.labelled(label, a)]
-    if label.inverse_label is not None and a.name != b.name:
-        made.append(kinds.labelled(label, b))
-    return {"results": [k.out() for k in made]}
-
-
-@router.put(
-    "/associations/{fromObjectType}/{toObjectType}/labels",
-    status_code=204,
-    response_class=Response,
-    summary="Rename a label",
-    openapi_extra=json_body(wire.LabelUpdate),
-)
-def update_label(
-    fromObjectType: ObjectTypeParam,
-    toObjectType: ObjectTypeParam,
-    db: DB,
-    account: CurrentAccount,
-    raw: RawBody,
-) -> Response:
-    body = parse(raw, wire.LabelUpdate)
-    with db.write() as conn:
-        schema = _schema(db, account.id)
-        a, b = _pair(schema, fromObjectType, toObjectType)
-        label_id = kinds.label_of_type(schema, a, b, body.associationTypeId)
-        label, inverse = body.label, body.inverseLabel
-        current = schema.labels[label_id]
-        if current.inverse_label is not None and current.from_type != a.name:
-            # renamed from its far side: ``label`` is the inverse one
-            label, inverse = body.inverseLabel or current.label, body.label
-        schema_labels.update(
-            conn, account.id, a.name, b.name, label_id, label=label, inverse_label=inverse
-        )
-    return Response(status_code=204)
-
-
-@router.delete(
-    "/associations/{fromObjectType}/{toObjectType}/labels/{associationTypeId}",
-    status_code=204,
-    response_class=Response,
-    summary="Delete a label: the associations that carried it stay, without it",
-)
-def delete_label(
-    fromObjectType: ObjectTypeParam,
-    toObjectType: ObjectTypeParam,
-    associationTypeId: Annotated[int, Path(ge=0)],
-    db: DB,
-    account: CurrentAccount,
-) -> Response:
-    with db.write() as conn:
-        schema = _schema(db, account.id)
-        a, b = _pair(schema, fromObjectType, toObjectType)
-        label_id = kinds.label_of_type(schema, a, b, associationTypeId)
-        schema_labels.delete(conn, account.id, a.name, b.name, label_id)
-    return Response(status_code=204)

@@ -1,147 +1,68 @@
-"""HubSpot's CRM v3 properties and object schemas: each change is one transaction of the
-schema document, so concurrent changes to an account's schema serialise and none is lost."""
+"""HubSpot's CRM object schemas: each change is one transaction of the schema document, so
+concurrent changes to an account's schema serialise and none is lost."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Response
 from fastapi.responses import JSONResponse
 
 from crmbatch.core import clock
-from crmbatch.core.errors import CrmError, NotFound
+from crmbatch.core.errors import NotFound
 from crmbatch.core.schema import service as schemas
 from crmbatch.core.schema.model import AccountSchema, ObjectType
 from crmbatch.dialects.common import DB, CurrentAccount, RawBody, json_body, parse
 from crmbatch.dialects.hubspot import translate, wire
-from crmbatch.dialects.hubspot.routes import ERRORS, Archived, ObjectTypeParam, _schema
+from crmbatch.dialects.hubspot.routes import ERRORS, _schema
 
-router = APIRouter(prefix="/crm/v3", tags=["hubspot"], responses=ERRORS)
-schemas_router = APIRouter(tags=["hubspot"], responses=ERRORS)
-
-
-# ---- properties -----------------------------------------------------------------------------
+schemas_router = APIRouter(tags=["hubspot schemas"], responses=ERRORS)
 
 
-def _properties_of(t: ObjectType) -> list[dict[str, Any]]:
-    return [translate.property_out(t, a, i) for i, a in enumerate(t.attributes.values())]
+def _association_out(schema: AccountSchema, t: ObjectType, other: ObjectType) -> dict[str, Any]:
+    pair = schema.pairs[frozenset((t.name, other.name))]
+    at = clock.iso(pair.created_at)
+    return {
+        "id": str(pair.id),
+        "fromObjectTypeId": translate.object_type_id(t),
+        "toObjectTypeId": translate.object_type_id(other),
+        "name": f"{t.name}_to_{other.name}",
+        "createdAt": at,
+        "updatedAt": at,
+    }
 
 
-@router.get(
-    "/properties/{objectType}", response_model=wire.PropertyList, summary="An object's properties"
-)
-def list_properties(
-    objectType: ObjectTypeParam,
-    db: DB,
-    account: CurrentAccount,
-    archived: Archived = None,
-) -> Any:
-    t = translate.resolve_type(_schema(db, account.id), objectType)
-    return {"results": [] if translate.flag(archived) else _properties_of(t)}
-
-
-def _property(schema: AccountSchema, object_type: str, name: str) -> dict[str, Any]:
-    t = translate.resolve_type(schema, object_type)
-    key = translate.attribute_key(t, name)
-    if key not in t.attributes:
-        raise NotFound(f"Property {name} does not exist", field="propertyName")
-    position = list(t.attributes).index(key)
-    return translate.property_out(t, t.attributes[key], position)
-
-
-@router.post(
-    "/properties/{objectType}",
-    status_code=201,
-    response_model=wire.Property,
-    summary="Create a property (it lands in the schema document)",
-    openapi_extra=json_body(wire.PropertyCreate),
-)
-def create_property(
-    objectType: ObjectTypeParam, db: DB, account: CurrentAccount, raw: RawBody
-) -> Any:
-    body = parse(raw, wire.PropertyCreate)
-    spec = translate.attribute_spec(body.model_dump())
-    with db.write() as conn:  # one transaction: concurrent changes to a schema serialise
-        t = translate.resolve_type(schemas.load(conn, account.id), objectType)
-        key = translate.new_attribute_key(t, body.name)
-        schemas.add_attribute(conn, account.id, t.name, key, spec)
-        created = _property(schemas.load(conn, account.id), objectType, key)
-    return JSONResponse(created, status_code=201)
-
-
-@router.get(
-    "/properties/{objectType}/{propertyName}", response_model=wire.Property, summary="A property"
-)
-def get_property(
-    objectType: ObjectTypeParam,
-    propertyName: Annotated[str, Path(min_length=1, max_length=255)],
-    db: DB,
-    account: CurrentAccount,
-) -> Any:
-    return _property(_schema(db, account.id), objectType, propertyName)
-
-
-@router.patch(
-    "/properties/{objectType}/{propertyName}",
-    response_model=wire.Property,
-    summary="Change a property's label, type or options",
-    openapi_extra=json_body(wire.PropertyUpdate),
-)
-def update_property(
-    objectType: ObjectTypeParam,
-    propertyName: Annotated[str, Path(min_length=1, max_length=255)],
-    db: DB,
-    account: CurrentAccount,
-    raw: RawBody,
-) -> Any:
-    body = parse(raw, wire.PropertyUpdate)
-    with db.write() as conn:
-        t = translate.resolve_type(schemas.load(conn, account.id), objectType)
-        key = translate.attribute_key(t, propertyName)
-        current = t.attributes.get(key)
-        if current is None:
-            raise NotFound(f"Property {propertyName} does not exist", field="propertyName")
-        if current.builtin:
-            raise CrmError(f"{propertyName} is built in and cannot be changed", field="name")
-        changes = translate.property_changes(current, body)
-        schemas.change_attribute(conn, account.id, t.name, key, changes)
-        return _property(schemas.load(conn, account.id), objectType, key)
-
-
-# ---- schemas --------------------------------------------------------------------------------
+def _names(t: ObjectType, keys: list[str]) -> list[str]:
+    return [translate.property_name(t, t.attributes[k]) for k in keys if k in t.attributes]
 
 
 def _schema_out(schema: AccountSchema, t: ObjectType) -> dict[str, Any]:
-    type_id = translate.object_type_id(t)
-    associations = []
-    for other_name in sorted(t.associations):
-        other = schema.types[other_name]
-        associations.append(
-            {
-                "id": f"{min(t.id, other.id)}{max(t.id, other.id)}",
-                "fromObjectTypeId": type_id,
-                "toObjectTypeId": translate.object_type_id(other),
-                "name": f"{t.name}_to_{other.name}",
-            }
-        )
     primary = t.primary_attribute
-    return {
+    required = t.settings.get("required") or ([primary] if primary else [])
+    out = {
         "id": str(t.id),
-        "objectTypeId": type_id,
+        "objectTypeId": translate.object_type_id(t),
         "fullyQualifiedName": translate.fully_qualified_name(schema.account_id, t),
         "name": t.name,
-        "labels": {"singular": t.label, "plural": t.label},
+        "labels": {"singular": t.label, "plural": t.settings.get("plural") or t.label},
         "primaryDisplayProperty": primary,
-        "secondaryDisplayProperties": [],
-        "requiredProperties": [primary] if primary else [],
-        "searchableProperties": [a.key for a in t.unique_attributes],
-        "properties": _properties_of(t),
-        "associations": associations,
+        "secondaryDisplayProperties": _names(t, t.settings.get("secondary") or []),
+        "requiredProperties": _names(t, required),
+        "searchableProperties": _names(t, t.searchable),
+        "properties": [
+            translate.property_out(t, a, i) for i, a in enumerate(t.attributes.values())
+        ],
+        "associations": [
+            _association_out(schema, t, schema.types[o]) for o in sorted(t.associations)
+        ],
         "metaType": "PORTAL_SPECIFIC",
         "archived": False,
         "createdAt": clock.iso(t.created_at),
         "updatedAt": clock.iso(t.updated_at),
     }
+    if t.settings.get("description"):
+        out["description"] = t.settings["description"]
+    return out
 
 
 def _associated_name(schema: AccountSchema, given: str) -> str:
@@ -172,7 +93,102 @@ def _create_schema(db: DB, account: CurrentAccount, raw: RawBody) -> Any:
         return JSONResponse(_schema_out(schema, schema.types[name]), status_code=201)
 
 
+def _keys(t: ObjectType, names: list[str]) -> list[str]:
+    out = []
+    for name in names:
+        key = translate.attribute_key(t, name)
+        if key not in t.attributes:
+            raise NotFound(f"Property {name} does not exist on {t.name}", field="properties")
+        out.append(key)
+    return out
+
+
+def _update_schema(objectType: str, db: DB, account: CurrentAccount, raw: RawBody) -> Any:
+    body = parse(raw, wire.ObjectSchemaPatch)
+    with db.write() as conn:
+        t = translate.resolve_type(schemas.load(conn, account.id), objectType)
+        settings = translate.type_settings(body)
+        for setting in ("required", "searchable", "secondary"):
+            if setting in settings:
+                settings[setting] = _keys(t, settings[setting])
+
+        def change(entry: dict[str, Any]) -> None:
+            if body.labels is not None and body.labels.singular:
+                entry["label"] = body.labels.singular
+            if body.primaryDisplayProperty is not None:
+                (entry["primary_attribute"],) = _keys(t, [body.primaryDisplayProperty])
+            if body.clearDescription:
+                entry.pop("description", None)
+            entry.update(settings)
+
+        schemas.edit_type(conn, account.id, t.name, change)
+        schema = schemas.load(conn, account.id)
+        return _schema_out(schema, schema.types[t.name])
+
+
+def _delete_schema(objectType: str, db: DB, account: CurrentAccount) -> Response:
+    with db.write() as conn:
+        t = translate.resolve_type(schemas.load(conn, account.id), objectType)
+        schemas.delete_type(conn, account.id, t.name)
+    return Response(status_code=204)
+
+
+def _batch_read(db: DB, account: CurrentAccount, raw: RawBody) -> Any:
+    body = parse(raw, wire.SchemaBatchRead)
+    schema = _schema(db, account.id)
+    found: dict[str, ObjectType] = {}
+    for given in body.inputs:
+        try:
+            t = translate.resolve_type(schema, given)
+        except NotFound:
+            continue  # HubSpot answers the ones it knows
+        found.setdefault(t.name, t)
+    return {"results": [_schema_out(schema, t) for t in found.values()]}
+
+
+def _create_association(objectType: str, db: DB, account: CurrentAccount, raw: RawBody) -> Any:
+    body = parse(raw, wire.AssociationDefinitionEgg)
+    with db.write() as conn:
+        schema = schemas.load(conn, account.id)
+        translate.resolve_type(schema, objectType)
+        a = _associated_name(schema, body.fromObjectTypeId)
+        b = _associated_name(schema, body.toObjectTypeId)
+        schemas.add_association(conn, account.id, a, b)
+        schema = schemas.load(conn, account.id)
+    out = _association_out(schema, schema.types[a], schema.types[b])
+    if body.name:
+        out["name"] = body.name
+    return JSONResponse(out, status_code=201)
+
+
+def _delete_association(
+    objectType: str,
+    associationIdentifier: Annotated[str, Path(min_length=1, max_length=64)],
+    db: DB,
+    account: CurrentAccount,
+) -> Response:
+    with db.write() as conn:
+        schema = schemas.load(conn, account.id)
+        t = translate.resolve_type(schema, objectType)
+        for names, pair in schema.pairs.items():
+            if str(pair.id) == associationIdentifier and t.name in names:
+                (other,) = names - {t.name} or {t.name}
+                schemas.remove_association(conn, account.id, t.name, other)
+                return Response(status_code=204)
+    raise NotFound(
+        f"no association {associationIdentifier} is defined on {t.name}", field="associationId"
+    )
+
+
 for prefix in ("/crm-object-schemas/v3/schemas", "/crm/v3/schemas"):
+    schemas_router.add_api_route(
+        prefix + "/batch/read",
+        _batch_read,
+        methods=["POST"],
+        response_model=wire.SchemaList,
+        summary="Several custom object schemas",
+        openapi_extra=json_body(wire.SchemaBatchRead),
+    )
     schemas_router.add_api_route(
         prefix,
         _list_schemas,
@@ -195,4 +211,37 @@ for prefix in ("/crm-object-schemas/v3/schemas", "/crm/v3/schemas"):
         methods=["GET"],
         response_model=wire.ObjectSchema,
         summary="One custom object schema",
+    )
+    schemas_router.add_api_route(
+        prefix + "/{objectType}",
+        _update_schema,
+        methods=["PATCH"],
+        response_model=wire.ObjectSchema,
+        summary="Change a schema's labels, primary, required, searchable, secondary properties",
+        openapi_extra=json_body(wire.ObjectSchemaPatch),
+    )
+    schemas_router.add_api_route(
+        prefix + "/{objectType}",
+        _delete_schema,
+        methods=["DELETE"],
+        status_code=204,
+        response_class=Response,
+        summary="Delete a custom object type that holds no live records",
+    )
+    schemas_router.add_api_route(
+        prefix + "/{objectType}/associations",
+        _create_association,
+        methods=["POST"],
+        status_code=201,
+        response_model=wire.AssociationDefinition,
+        summary="Define an association between two object types",
+        openapi_extra=json_body(wire.AssociationDefinitionEgg),
+    )
+    schemas_router.add_api_route(
+        prefix + "/{objectType}/associations/{associationIdentifier}",
+        _delete_association,
+        methods=["DELETE"],
+        status_code=204,
+        response_class=Response,
+        summary="Remove an association definition no records are linked by",
     )

@@ -8,6 +8,7 @@ from typing import Any
 
 from crmbatch.core import clock
 from crmbatch.core.errors import CrmError, NotFound
+from crmbatch.core.schema.document import default_group
 from crmbatch.core.schema.model import AccountSchema, Attribute, ObjectType
 from crmbatch.core.search import service as search
 
@@ -187,6 +188,8 @@ def attribute_spec(body: dict[str, Any]) -> dict[str, Any]:
     spec: dict[str, Any] = {"type": kind, "label": body.get("label") or body["name"]}
     if body.get("hasUniqueValue"):
         spec["unique"] = True
+    if body.get("groupName"):
+        spec["group"] = body["groupName"]
     if kind in ("category", "multiple_category"):
         spec["options"] = [
             {"key": o.get("value"), "label": o.get("label") or o.get("value")}
@@ -215,6 +218,8 @@ def property_changes(current: Attribute, body: Any) -> dict[str, Any]:
         )
     elif body.options is not None:
         changes["options"] = [{"key": o.value, "label": o.label or o.value} for o in body.options]
+    if body.groupName is not None:
+        changes["group"] = body.groupName
     return changes
 
 
@@ -224,12 +229,46 @@ def type_spec(body: Any, name: str, associations: list[str]) -> dict[str, Any]:
     primary = body.primaryDisplayProperty or next(iter(body.requiredProperties), None)
     if primary is None:
         primary = next((k for k, a in attributes.items() if a["type"] == "text"), None)
-    return {
+    spec: dict[str, Any] = {
         "label": body.labels.singular or name,
         "primary_attribute": primary,
         "attributes": attributes,
         "associations": associations,
     }
+    spec.update(type_settings(body))
+    return spec
+
+
+def type_settings(body: Any) -> dict[str, Any]:
+    """The schema-document settings a schema create or update gives."""
+    out: dict[str, Any] = {}
+    if body.labels is not None and body.labels.plural:
+        out["plural"] = body.labels.plural
+    if body.description:
+        out["description"] = body.description
+    for setting, given in (
+        ("required", body.requiredProperties or None),
+        ("searchable", body.searchableProperties),
+        ("secondary", body.secondaryDisplayProperties),
+    ):
+        if given is not None:
+            out[setting] = list(given)
+    return out
+
+
+def group_of(t: ObjectType, a: Attribute) -> str:
+    """The property group an attribute is shown in."""
+    return (t.settings.get("attribute_groups") or {}).get(a.key) or default_group(t.name)
+
+
+def groups_out(t: ObjectType) -> list[dict[str, Any]]:
+    """The type's property groups: its default one first, then those it defines."""
+    named = [(default_group(t.name), f"{t.label} information")]
+    named += list((t.settings.get("groups") or {}).items())
+    return [
+        {"name": name, "label": label, "displayOrder": i - 1, "archived": False}
+        for i, (name, label) in enumerate(named)
+    ]
 
 
 def property_out(t: ObjectType, a: Attribute, position: int = 0) -> dict[str, Any]:
@@ -250,7 +289,7 @@ def property_out(t: ObjectType, a: Attribute, position: int = 0) -> dict[str, An
         "type": kind,
         "fieldType": field_type,
         "description": "",
-        "groupName": f"{t.name}information",
+        "groupName": group_of(t, a),
         "options": options,
         "displayOrder": position,
         "calculated": False,
@@ -340,14 +379,17 @@ def object_out(
     attrs = record["attributes"]
     created, updated = clock.iso(record["created_at"]), clock.iso(record["updated_at"])
     props: dict[str, Any] = {}
+    # only properties the type defines: an archived property's values stay out of sight
     if wanted:
         for name in wanted:
-            key = attribute_key(t, name)
-            props[name] = value_out(t.attributes.get(key), attrs.get(key))
+            a = t.attributes.get(attribute_key(t, name))
+            if a is not None:
+                props[name] = value_out(a, attrs.get(a.key))
     else:
         for key, value in attrs.items():
             a = t.attributes.get(key)
-            props[property_name(t, a) if a else key] = value_out(a, value)
+            if a is not None:
+                props[property_name(t, a)] = value_out(a, value)
     props.update(
         hs_object_id=str(record["id"]),
         createdate=created,

@@ -227,6 +227,56 @@ class PropertyList(BaseModel):
     results: list[Property]
 
 
+class PropertyName(Lenient):
+    name: str = Field(min_length=1, max_length=255)
+
+
+class PropertyNames(Lenient):
+    inputs: list[PropertyName] = Field(description=f"at most {MAX_INPUTS}")
+
+
+class PropertyReadBatch(Lenient):
+    inputs: list[PropertyName] = Field(description=f"at most {MAX_INPUTS}")
+    archived: bool = False
+
+
+class PropertyCreateBatch(Lenient):
+    inputs: list[PropertyCreate] = Field(description=f"at most {MAX_INPUTS}")
+
+
+class PropertyBatchResponse(BaseModel):
+    status: str
+    results: list[Property]
+    startedAt: str | None
+    completedAt: str
+    requestedAt: str | None = None
+    links: dict[str, str] = {}
+    errors: list[StandardError] | None = None
+    numErrors: int | None = None
+
+
+class PropertyGroupCreate(Lenient):
+    name: str = Field(pattern=r"^[a-z0-9_]{1,100}$")
+    label: str = Field(min_length=1, max_length=255)
+    displayOrder: int | None = None
+
+
+class PropertyGroupUpdate(Lenient):
+    label: str | None = Field(None, min_length=1, max_length=255)
+    displayOrder: int | None = None
+
+
+class PropertyGroup(BaseModel):
+    name: str
+    label: str
+    displayOrder: int
+    archived: bool
+
+
+class PropertyGroups(BaseModel):
+    results: list[PropertyGroup]
+
+
 class Labels(Lenient):
     singular: str | None = None
     plural: str | None = None
@@ -248,11 +298,33 @@ class ObjectSchemaEgg(Lenient):
     description: str | None = None
 
 
+class ObjectSchemaPatch(Lenient):
+    labels: Labels | None = None
+    primaryDisplayProperty: str | None = None
+    requiredProperties: list[str] | None = None
+    searchableProperties: list[str] | None = None
+    secondaryDisplayProperties: list[str] | None = None
+    description: str | None = None
+    clearDescription: bool = False
+
+
+class SchemaBatchRead(Lenient):
+    inputs: list[str] = Field(description="object type ids or names")
+
+
+class AssociationDefinitionEgg(Lenient):
+    fromObjectTypeId: str = Field(min_length=1, max_length=64)
+    toObjectTypeId: str = Field(min_length=1, max_length=64)
+    name: str | None = None
+
+
 class AssociationDefinition(BaseModel):
     id: str
     fromObjectTypeId: str
     toObjectTypeId: str
     name: str
+    createdAt: str | None = None
+    updatedAt: str | None = None
 
 
 class ObjectSchema(BaseModel):
