@@ -38,7 +38,7 @@ def test_schema_export_and_webhook_secret(database_url, tmp_path):
     done = cli(database_url, "schema", "apply", str(bad), "--account", "acme")
     assert done.returncode == 1 and "object_types.car.attributes.x.type" in done.stderr
     exported = json.loads(cli(database_url, "schema", "export", "--account", "acme").stdout)
-    assert set(exported["object_types"]) == {"contact"}
+    assert set(exported["object_types"]) == {"contact", "company", "deal"}  # system types only
     first = cli(database_url, "webhooks", "secret", "--account", "acme").stdout.split()[-1]
     assert first == cli(database_url, "webhooks", "secret", "--account", "acme").stdout.split()[-1]
     rotated = cli(

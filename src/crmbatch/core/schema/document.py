@@ -15,6 +15,7 @@ from crmbatch.core.schema.model import (
     OPTION_KEY,
     OPTION_TYPES,
     RESERVED_TYPES,
+    SYSTEM_PRIMARY,
     SYSTEM_TYPES,
     TYPE_NAME,
     UNIQUE_TYPES,
@@ -169,6 +170,34 @@ def _attribute(
     )
 
 
+def _primary(
+    name: str,
+    primary: Any,
+    attrs: dict[str, AttributeSpec],
+    where: str,
+    problems: list[tuple[str, str]],
+) -> str | None:
+    """A type's primary attribute: a text attribute of a custom type; fixed for system types."""
+    where = f"{where}.primary_attribute"
+    if name in SYSTEM_TYPES:
+        fixed = SYSTEM_PRIMARY.get(name)
+        if primary is not None and primary != fixed:
+            problems.append(
+                (
+                    where,
+                    f"{name}'s primary attribute is {fixed}" if fixed else "system types have none",
+                )
+            )
+        return fixed
+    if primary is None:
+        problems.append((where, "required for custom types"))
+    elif primary not in attrs:
+        problems.append((where, f"{primary!r} is not an attribute"))
+    elif attrs[primary].type != "text":
+        problems.append((where, "must be a text attribute"))
+    return primary if isinstance(primary, str) else None
+
+
 def parse_document(doc: Any) -> dict[str, TypeSpec]:
     """Validate a schema document; raise :class:`InvalidInput` naming every problem."""
     problems: list[tuple[str, str]] = []
@@ -216,17 +245,7 @@ def parse_document(doc: Any) -> dict[str, TypeSpec]:
             if attr_spec is not None:
                 attrs[attr_spec.key] = attr_spec
         is_system = name in SYSTEM_TYPES
-        primary = raw.get("primary_attribute")
-        if is_system:
-            if primary is not None:
-                problems.append((f"{where}.primary_attribute", "system types have none"))
-            primary = None
-        elif primary is None:
-            problems.append((f"{where}.primary_attribute", "required for custom types"))
-        elif primary not in attrs:
-            problems.append((f"{where}.primary_attribute", f"{primary!r} is not an attribute"))
-        elif attrs[primary].type != "text":
-            problems.append((f"{where}.primary_attribute", "must be a text attribute"))
+        primary = _primary(name, raw.get("primary_attribute"), attrs, where, problems)
         assocs = raw.get("associations") or []
         if not isinstance(assocs, list) or not all(isinstance(a, str) for a in assocs):
             problems.append((f"{where}.associations", "must be a list of object type names"))

@@ -29,8 +29,13 @@ ATTRIBUTE_KEY = re.compile(r"^[A-Za-z0-9_]{1,255}$")
 OPTION_KEY = re.compile(r"^[A-Za-z0-9_\-]{1,255}$")
 MAX_ATTRIBUTES = 500
 
-#: exist in every account; ``contact`` accepts added attributes
-SYSTEM_TYPES = ("contact",)
+#: exist in every account, with built-in attributes; each accepts added attributes. ``company``
+#: and ``deal`` are HubSpot's companies (0-2) and deals (0-3), Brevo's companies and deals
+SYSTEM_TYPES = ("contact", "company", "deal")
+#: the primary attribute of the system types that have one
+SYSTEM_PRIMARY = {"company": "name", "deal": "dealname"}
+#: associations every account has between its system types
+SYSTEM_PAIRS = (("contact", "company"), ("contact", "deal"), ("company", "deal"))
 #: names Brevo reserves for its own objects: never usable as custom types
 RESERVED_TYPES = ("contact", "company", "deal", "task", "note", "store", "order", "ticket")
 
@@ -80,7 +85,18 @@ BUILTIN_ATTRIBUTES: dict[str, tuple[Attribute, ...]] = {
         _builtin("contact", "LANDLINE_NUMBER", "Landline number", "phone"),
         _builtin("contact", "EMAIL_OPT_IN", "Email opt-in", "boolean", unique=False),
         _builtin("contact", "SMS_OPT_IN", "SMS opt-in", "boolean", unique=False),
-    )
+    ),
+    "company": (
+        _builtin("company", "name", "Company name", "text", unique=False),
+        _builtin("company", "domain", "Company domain name", "text", unique=False),
+    ),
+    "deal": (
+        _builtin("deal", "dealname", "Deal name", "text", unique=False),
+        _builtin("deal", "amount", "Amount", "number", unique=False),
+        _builtin("deal", "dealstage", "Deal stage", "text", unique=False),
+        _builtin("deal", "pipeline", "Pipeline", "text", unique=False),
+        _builtin("deal", "closedate", "Close date", "datetime", unique=False),
+    ),
 }
 
 

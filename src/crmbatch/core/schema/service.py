@@ -12,7 +12,12 @@ from crmbatch.core import clock
 from crmbatch.core.errors import Conflict, CrmError, InvalidInput, NotFound
 from crmbatch.core.schema import store
 from crmbatch.core.schema.document import AttributeSpec, TypeSpec, export_document, parse_document
-from crmbatch.core.schema.model import SYSTEM_TYPES, AccountSchema
+from crmbatch.core.schema.model import (
+    SYSTEM_PAIRS,
+    SYSTEM_PRIMARY,
+    SYSTEM_TYPES,
+    AccountSchema,
+)
 from crmbatch.core.values import identifier_value
 
 
@@ -22,12 +27,24 @@ def unique_kind(key: str) -> str:
 
 
 def ensure_system_types(conn: Connection, account_id: int) -> None:
+    """Give the account its system types and the associations between them."""
     schema = store.load(conn, account_id)
     at = clock.now()
+    changed = False
     for name in SYSTEM_TYPES:
         if name not in schema.types:
-            store.insert_type(conn, account_id, name, name.capitalize(), None, True, at)
-            store.bump_version(conn, account_id)
+            primary = SYSTEM_PRIMARY.get(name)
+            store.insert_type(conn, account_id, name, name.capitalize(), primary, True, at)
+            changed = True
+    schema = store.load(conn, account_id)
+    for a, b in SYSTEM_PAIRS:
+        if b not in schema.types[a].associations:
+            store.insert_association_def(
+                conn, account_id, schema.types[a].id, schema.types[b].id, at
+            )
+            changed = True
+    if changed:
+        store.bump_version(conn, account_id)
 
 
 #: engine → account → (schema version, schema): one small query instead of loading the whole
@@ -234,7 +251,8 @@ def _apply_associations(
     for t in schema.types.values():
         for other in t.associations:
             have.add(frozenset((t.name, other)))
-    for pair in sorted(have - wanted, key=sorted):
+    system = {frozenset(p) for p in SYSTEM_PAIRS}  # every account keeps these
+    for pair in sorted(have - wanted - system, key=sorted):
         names = sorted(pair) * (2 if len(pair) == 1 else 1)
         # a pair only the document's types can drop: keep links of types it does not mention
         if not any(n in specs for n in names):
