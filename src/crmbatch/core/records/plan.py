@@ -39,13 +39,17 @@ from crmbatch.core.records.failures import Failure, Invalid
 from crmbatch.core.records.limits import MAX_ATTRIBUTES, MAX_IDENTIFIER
 from crmbatch.core.records.validate import AttributeChecker, Checked
 from crmbatch.core.results import Outcome, Problem, Result, cap_warnings, error, problem
-from crmbatch.core.schema.model import AccountSchema, ObjectType
+from crmbatch.core.schema.model import ID_AS_EXT_ID, AccountSchema, ObjectType
 from crmbatch.core.schema.service import unique_kind
 from crmbatch.core.values import identifier_of
 
 #: names the item at a position of the batch in messages (a group of processes names the
 #: process and the item within it)
 Origin = Callable[[int], str]
+
+
+def _is_id(text: str) -> bool:
+    return text.isdigit() and len(text) <= 18
 
 
 def _this_batch(index: int) -> str:
@@ -173,6 +177,11 @@ class Batch:
                         by_id[rid] = rid
                         if ext is not None:
                             by_ext[ext] = rid
+                if other.name in ID_AS_EXT_ID:  # an ext_id no record holds may be an id
+                    ids_given = [int(e) for e in text - by_ext.keys() if _is_id(e)]
+                    for rid, _, _, archived in store.fetch(self.conn, other.id, ids=ids_given):
+                        if not archived:
+                            by_id[rid] = by_ext[str(rid)] = rid
             self.targets[type_name] = (by_id, by_ext)
             other_ids.update(by_id)
         if self.t.name in wanted:

@@ -34,6 +34,9 @@ MAX_ATTRIBUTES = 500
 SYSTEM_TYPES = ("contact", "company", "deal")
 #: the primary attribute of the system types that have one
 SYSTEM_PRIMARY = {"company": "name", "deal": "dealname"}
+#: system types whose records an association may name by their id given as ``ext_id`` (Brevo:
+#: "to associate companies or deals, use ext_id … filled with the Brevo-generated ID")
+ID_AS_EXT_ID = frozenset({"company", "deal"})
 #: associations every account has between its system types
 SYSTEM_PAIRS = (("contact", "company"), ("contact", "deal"), ("company", "deal"))
 #: names Brevo reserves for its own objects: never usable as custom types

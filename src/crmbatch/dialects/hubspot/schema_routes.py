@@ -66,9 +66,7 @@ def _schema_out(schema: AccountSchema, t: ObjectType) -> dict[str, Any]:
 
 
 def _associated_name(schema: AccountSchema, given: str) -> str:
-    if given.upper() == "CONTACT" or given.lower() in translate.CONTACTS:
-        return "contact"
-    return translate.resolve_type(schema, given).name
+    return translate.resolve_type(schema, given).name  # CONTACT, COMPANY, 0-2, 2-7, …
 
 
 def _list_schemas(db: DB, account: CurrentAccount) -> Any:

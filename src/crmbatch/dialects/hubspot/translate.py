@@ -31,6 +31,18 @@ CATEGORIES = {
 }
 
 CONTACTS = ("contacts", "contact", "0-1")
+#: HubSpot's standard objects: the system type each of its names and ids stands for
+STANDARD_TYPES = {
+    **dict.fromkeys(CONTACTS, "contact"),
+    **dict.fromkeys(("companies", "company", "0-2"), "company"),
+    **dict.fromkeys(("deals", "deal", "0-3"), "deal"),
+}
+#: the system types as HubSpot names them: (objectTypeId, fully qualified name)
+STANDARD_IDS = {
+    "contact": ("0-1", "contacts"),
+    "company": ("0-2", "companies"),
+    "deal": ("0-3", "deals"),
+}
 #: a contact's built-in channels under HubSpot's contact property names
 CONTACT_NAMES = {
     "EMAIL": "email",
@@ -99,27 +111,36 @@ def error_body(exc: CrmError) -> tuple[int, dict[str, Any]]:
 
 
 def object_type_id(t: ObjectType) -> str:
-    return "0-1" if t.name == "contact" else f"2-{t.id}"
+    standard = STANDARD_IDS.get(t.name)
+    return standard[0] if standard else f"2-{t.id}"
 
 
 def fully_qualified_name(account_id: int, t: ObjectType) -> str:
-    return "contacts" if t.name == "contact" else f"p{account_id}_{t.name}"
+    standard = STANDARD_IDS.get(t.name)
+    return standard[1] if standard else f"p{account_id}_{t.name}"
 
 
-def resolve_type(schema: AccountSchema, given: str) -> ObjectType:
-    """``contacts``/``0-1``, ``2-<id>``, ``p<account>_<name>`` or the plain name."""
+def find_type(schema: AccountSchema, given: str) -> ObjectType | None:
+    """``contacts``/``0-1``, ``companies``/``0-2``, ``deals``/``0-3`` (any case), ``2-<id>``,
+    ``p<account>_<name>`` or a custom type's plain name."""
     name = given.lower()
-    if name in CONTACTS:
-        return schema.types["contact"]
+    standard = STANDARD_TYPES.get(name)
+    if standard is not None:
+        return schema.types.get(standard)
     if name.startswith("2-") and name[2:].isdigit():
         t = schema.by_id(int(name[2:]))
-        if t is not None and not t.is_system:
-            return t
+        return t if t is not None and not t.is_system else None
     prefix = f"p{schema.account_id}_"
     if name.startswith(prefix):
         name = name[len(prefix) :]
     t = schema.types.get(name)
-    if t is None or t.is_system:
+    return t if t is not None and not t.is_system else None
+
+
+def resolve_type(schema: AccountSchema, given: str) -> ObjectType:
+    """:func:`find_type`, or HubSpot's 404."""
+    t = find_type(schema, given)
+    if t is None:
         raise NotFound(f"Unable to infer object type from: {given}", field="objectType")
     return t
 
@@ -425,12 +446,7 @@ def association_types(schema: AccountSchema, t: ObjectType, asked: list[str]) ->
     not associated with ``t`` are passed over."""
     out: dict[str, int] = {}
     for given in asked:
-        name = "contact" if given.lower() in CONTACTS else given.lower()
-        prefix = f"p{schema.account_id}_"
-        name = name[len(prefix) :] if name.startswith(prefix) else name
-        other = schema.types.get(name)
-        if other is None and name.startswith("2-") and name[2:].isdigit():
-            other = schema.by_id(int(name[2:]))
+        other = find_type(schema, given)
         if other is not None and other.name in t.associations:
             out[given] = other.id
     return out
