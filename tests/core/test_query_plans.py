@@ -117,3 +117,42 @@ def test_a_synchronous_hubspot_batch_looks_every_row_up_by_key(sqlite_only, db, 
         vehicle = records.custom_type(schemas.load(conn, acct.id), "vehicle")
         assert len(records.by_ids(conn, vehicle, [r.id for r in results])) == 30
     _explain_all(db, statements)
+
+
+def test_a_search_on_a_searchable_attribute_ranges_and_sorts_by_its_index(
+    sqlite_only, db, settings, account
+):
+    import copy
+
+    from crmbatch.core.search import service as search
+    from tests.conftest import VEHICLE_SCHEMA
+
+    acct, _ = account
+    doc = copy.deepcopy(VEHICLE_SCHEMA)
+    doc["object_types"]["vehicle"]["searchable"] = ["year", "model"]
+    with db.write() as conn:
+        schemas.apply(conn, acct.id, doc)
+    submit(db, acct.id, [{"attributes": {"year": 1990 + i, "model": f"m{i}"}} for i in range(50)])
+    drain(db, settings)
+    statements = _capture(db)
+    with db.read() as conn:
+        t = schemas.load(conn, acct.id).types["vehicle"]
+        for field, op, values, descending in (
+            ("year", "BETWEEN", (2000, 2010), False),
+            ("year", "GTE", (2000,), True),
+            ("model", "EQ", ("m7",), False),
+        ):
+            value, high = values if len(values) == 2 else (values[0], None)
+            query = search.Query(
+                groups=[[search.Filter(field, op, value=value, high=high)]],
+                sort=(field, descending),
+                limit=5,
+            )
+            search.search(conn, t, query)
+    with db.read_engine.connect() as conn:
+        for sql, params in statements:
+            if "LIMIT" not in sql:
+                continue
+            plan = [r[-1] for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, params)]
+            assert any("USING INDEX ix_search_" in d for d in plan), (sql, params, plan)
+            assert not any("TEMP B-TREE" in d for d in plan), (sql, plan)  # no sort step

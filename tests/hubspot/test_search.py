@@ -136,6 +136,17 @@ def test_paging_past_200_and_sorting_both_ways(fleet):
     assert oldest.results[0].properties["year"] == "1990"
     descending = search(fleet, sorts=["-vin"], limit=2)
     assert vins(descending) == ["V249", "V248"]
+    # one value per group, OR-ed: the sort still orders the groups' values
+    either = search(
+        fleet,
+        [f("make", "EQ", "Toyota")],
+        [f("make", "EQ", "Honda")],
+        sorts=["make"],
+        limit=200,
+        properties=["make"],
+    )
+    makes = [r.properties["make"] for r in either.results]
+    assert makes == sorted(makes) and makes[0] == "Honda" and makes[-1] == "Toyota"
 
 
 def test_hubspots_limits_answer_400(fleet):

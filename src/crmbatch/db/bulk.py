@@ -42,6 +42,29 @@ def one_of(
     return "", f"{column} IN (SELECT value FROM json_each(:{name}))", to_json(list(values))
 
 
+def probe(
+    conn: Connection, select: str, column: str, values: Sequence[Any], sql_type: str
+) -> tuple[str, Any]:
+    """``(sql, parameter)``: ``select`` (a ``SELECT … WHERE …`` ending in its conditions) for
+    each of ``values`` of ``column``, which names at most one row per value, as one statement
+    with the list bound as one parameter ``values``.
+
+    Unlike :func:`one_of`, the shape leaves the planner no choice, so stale statistics cannot turn
+    a thousand index probes into a scan of a whole type (PostgreSQL with ``autovacuum`` off, or
+    right after a bulk load, estimated a type's 260,000 identifiers as one row and hashed them
+    all for every batch): PostgreSQL runs the select once per value, fenced by ``LIMIT 1``, under
+    ``LATERAL``; SQLite takes ``IN (SELECT … FROM json_each(…))``, which its planner always
+    turns into probes.
+    """
+    if is_pg(conn):
+        sql = (
+            f"SELECT x.* FROM unnest(%(values)s::{sql_type}[]) AS k(key)"
+            f" CROSS JOIN LATERAL ({select} AND {column} = k.key LIMIT 1) AS x"
+        )
+        return sql, list(values)
+    return f"{select} AND {column} IN (SELECT value FROM json_each(:values))", to_json(list(values))
+
+
 def param(conn: Connection, name: str) -> str:
     """A named parameter in the driver's own style (for ``exec_driver_sql``)."""
     return f"%({name})s" if is_pg(conn) else f":{name}"

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection, RowMapping
 from crmbatch.db import bulk
 from crmbatch.db.bulk import one_of as _one_of
 from crmbatch.db.bulk import param as _param
+from crmbatch.db.bulk import probe as _probe
 from crmbatch.db.bulk import rows as _rows
 from crmbatch.db.tables import associations, identifiers, record_history, records
 
@@ -41,12 +42,11 @@ def fetch(
     for column, values, sql_type in (("id", ids, "bigint"), ("ext_id", ext_ids, "text")):
         if not values:
             continue
-        join, condition, param = _one_of(conn, f"r.{column}", values, sql_type)
-        sql = (
-            "SELECT r.id, r.ext_id, r.attributes, r.archived_at IS NOT NULL"
-            f" FROM records AS r{join}"
-            f" WHERE r.object_type_id = {_param(conn, 'type_id')} AND {condition}"
+        select = (
+            "SELECT r.id, r.ext_id, r.attributes, r.archived_at IS NOT NULL AS archived"
+            f" FROM records AS r WHERE r.object_type_id = {_param(conn, 'type_id')}"
         )
+        sql, param = _probe(conn, select, f"r.{column}", values, sql_type)
         for rid, ext, attrs, archived in _rows(conn, sql, {"type_id": type_id, "values": param}):
             attributes = orjson.loads(attrs) if isinstance(attrs, str) else attrs
             out.append((rid, ext, attributes, bool(archived)))
@@ -62,12 +62,12 @@ def lookup_identifiers(
         by_kind.setdefault(kind, []).append(value)
     found: dict[tuple[str, str], int] = {}
     for kind, values in by_kind.items():
-        join, condition, param = _one_of(conn, "i.value", sorted(set(values)), "text")
-        sql = (
-            f"SELECT i.value, i.record_id FROM identifiers AS i{join}"
+        select = (
+            "SELECT i.value, i.record_id FROM identifiers AS i"
             f" WHERE i.object_type_id = {_param(conn, 'type_id')}"
-            f" AND i.kind = {_param(conn, 'kind')} AND {condition}"
+            f" AND i.kind = {_param(conn, 'kind')}"
         )
+        sql, param = _probe(conn, select, "i.value", sorted(set(values)), "text")
         params = {"type_id": type_id, "kind": kind, "values": param}
         for value, record_id in _rows(conn, sql, params):
             found[(kind, value)] = record_id
@@ -108,9 +108,14 @@ def reserve_ids(conn: Connection, n: int) -> list[int]:
 
 def count_live(conn: Connection, ids: Sequence[int]) -> int:
     """How many of ``ids`` are records that exist and are not archived."""
-    join, condition, param = _one_of(conn, "r.id", sorted(set(ids)), "bigint")
-    sql = f"SELECT count(*) FROM records AS r{join} WHERE r.archived_at IS NULL AND {condition}"
-    return int(_rows(conn, sql, {"values": param})[0][0])
+    probed, param = _probe(
+        conn,
+        "SELECT r.id FROM records AS r WHERE r.archived_at IS NULL",
+        "r.id",
+        sorted(set(ids)),
+        "bigint",
+    )
+    return int(_rows(conn, f"SELECT count(*) FROM ({probed}) AS live", {"values": param})[0][0])
 
 
 def insert_records(conn: Connection, rows: list[dict[str, Any]], at: datetime) -> None:
@@ -415,13 +420,12 @@ def get_many(
     only, None both. One statement, one index probe per id."""
     if not ids:
         return []
-    join, condition, param = _one_of(conn, "r.id", sorted(set(ids)), "bigint")
     flag = {None: "", False: " AND r.archived_at IS NULL", True: " AND r.archived_at IS NOT NULL"}
-    sql = (
+    select = (
         "SELECT r.id, r.ext_id, r.attributes, r.created_at, r.updated_at, r.archived_at"
-        f" FROM records AS r{join}"
-        f" WHERE r.object_type_id = {_param(conn, 'type_id')} AND {condition}{flag[archived]}"
+        f" FROM records AS r WHERE r.object_type_id = {_param(conn, 'type_id')}{flag[archived]}"
     )
+    sql, param = _probe(conn, select, "r.id", sorted(set(ids)), "bigint")
     out = []
     for rid, ext, attrs, created, updated, archived_at in _rows(
         conn, sql, {"type_id": type_id, "values": param}

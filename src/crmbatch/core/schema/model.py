@@ -21,6 +21,8 @@ ATTRIBUTE_TYPES = (
     "phone",
 )
 OPTION_TYPES = ("category", "multiple_category")
+#: types whose searchable attributes get a search index
+INDEXED_TYPES = frozenset({"text", "number", "date", "datetime", "category", "email", "phone"})
 #: types whose values may be declared ``unique`` (usable as an identifier)
 UNIQUE_TYPES = ("text", "number", "email", "phone")
 
@@ -129,6 +131,16 @@ class ObjectType:
         if self.primary_attribute and self.primary_attribute not in keys:
             keys.append(self.primary_attribute)
         return keys
+
+    @property
+    def indexed(self) -> dict[str, str]:
+        """The attributes search keeps an index of (key → type): the searchable ones the schema
+        names whose type an index can narrow (not a boolean, not a multiple choice)."""
+        return {
+            key: self.attributes[key].type
+            for key in self.settings.get("searchable") or ()
+            if key in self.attributes and self.attributes[key].type in INDEXED_TYPES
+        }
 
     @property
     def unique_attributes(self) -> list[Attribute]:

@@ -17,7 +17,9 @@ from crmbatch.core.schema.model import (
     SYSTEM_PRIMARY,
     SYSTEM_TYPES,
     AccountSchema,
+    ObjectType,
 )
+from crmbatch.core.search import store as search_store
 from crmbatch.core.values import identifier_value
 
 
@@ -136,9 +138,18 @@ def apply(
     _apply_associations(conn, account_id, schema, specs, at, changes)
     if guarded:
         raise InvalidInput(guarded)
+    for name in specs:
+        changes += _sync_search_indexes(conn, schema.types[name])
     if changes:
         store.bump_version(conn, account_id)
     return changes
+
+
+def _sync_search_indexes(conn: Connection, t: ObjectType) -> list[str]:
+    """A type's searchable attributes are indexed for filters and sorts (see
+    :mod:`crmbatch.core.search.store`); only those the schema names, as each index costs every
+    write of the type a little."""
+    return search_store.sync_indexes(conn, t.id, t.indexed)
 
 
 def _stored_settings(spec: TypeSpec) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from crmbatch.core.schema.model import (
     Option,
     Pair,
 )
+from crmbatch.core.search import store as search_store
 from crmbatch.db.tables import (
     accounts,
     association_defs,
@@ -128,6 +129,7 @@ def update_type(conn: Connection, type_id: int, at: datetime, **values: Any) -> 
 
 
 def delete_type(conn: Connection, type_id: int) -> None:
+    search_store.sync_indexes(conn, type_id, {})
     rec_ids = sa.select(records.c.id).where(records.c.object_type_id == type_id)
     conn.execute(
         associations.delete().where(

@@ -165,7 +165,10 @@ def search(conn: Connection, t: ObjectType, q: Query) -> tuple[int, list[Any]]:
     ``q.offset``), in the order asked (then by id)."""
     groups = _checked(t, q)
     kinds = {key: a.type for key, a in t.attributes.items()} | COLUMNS
-    texts = [k for k, a in t.attributes.items() if a.type in ("text", "email", "phone")]
+    # the text query looks in the searchable text attributes the schema names, else in all
+    named = t.settings.get("searchable")
+    keys = [k for k in named if k in t.attributes] if named is not None else list(t.attributes)
+    texts = [k for k in keys if t.attributes[k].type in ("text", "email", "phone")]
     text = q.text.strip() if q.text and q.text.strip() else None
     return store.search(
         conn,
