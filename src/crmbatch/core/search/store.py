@@ -3,10 +3,13 @@
 sorts on a type's searchable attributes fast.
 
 A searchable attribute gets a partial expression index per type (``WHERE object_type_id = <id>
-AND archived_at IS NULL``, on the type, the attribute's value as the search compares it, then
-``id``): a filter on the value is a range of it, a sort by it (then by id) reads it in order, and
-a count of a range reads it alone. Leading with the type makes it the better choice over the
-type's plain index even to a planner without statistics. The planners use a partial index only
+AND archived_at IS NULL``, on the attribute's value as the search compares it, then ``id``): a
+filter on the value is a range of it, a sort by it (then by id) reads it in order, and a count of
+a range reads it alone. On SQLite the index also leads with the type, which makes it the better
+choice over the type's plain index even to a planner without statistics; PostgreSQL drops the
+type from the conditions its partial index implies, so there a leading type column would leave
+the value without a range to start from and every search would read the whole index (measured:
+47 ms against 1.3 ms for 1,000 of a million records). The planners use a partial index only
 when the query names the same constants and expressions, so type ids and attribute keys are
 written into the SQL as literals here (both are checked: an integer, and a key of letters,
 digits and ``_``); values are always bound."""
@@ -95,13 +98,19 @@ def sync_indexes(conn: Connection, type_id: int, wanted: dict[str, str]) -> list
         done.append(f"- index {name}")
     for name in sorted(names.keys() - have):
         key, kind = names[name]
-        value = _value_sql(conn.dialect.name, key, kind, column="attributes")
-        conn.exec_driver_sql(
-            f"CREATE INDEX {name} ON records (object_type_id, {value}, id)"
-            f" WHERE object_type_id = {int(type_id)} AND archived_at IS NULL"
-        )
+        conn.exec_driver_sql(create_index_sql(conn.dialect.name, name, type_id, key, kind))
         done.append(f"+ index {name} ({key})")
     return done
+
+
+def create_index_sql(dialect: str, name: str, type_id: int, key: str, kind: str) -> str:
+    """The statement that makes a search index (see the module's docstring for its shape)."""
+    value = _value_sql(dialect, key, kind, column="attributes")
+    lead = "" if dialect == "postgresql" else "object_type_id, "
+    return (
+        f"CREATE INDEX {name} ON records ({lead}{value}, id)"
+        f" WHERE object_type_id = {int(type_id)} AND archived_at IS NULL"
+    )
 
 
 def _bound(conn: Connection, kind: str, value: Any) -> Any:
