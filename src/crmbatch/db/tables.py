@@ -248,6 +248,17 @@ events = sa.Table(
     sqlite_autoincrement=True,
 )
 
+#: folders of contact lists (Brevo's): every list is in one
+folders = sa.Table(
+    "folders",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("account_id", BigId, sa.ForeignKey("accounts.id"), nullable=False, index=True),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("created_at", Ts, nullable=False),
+    sqlite_autoincrement=True,
+)
+
 #: contact lists: ``id`` is Brevo's integer list id, ``uuid`` the id MainBrainer and /v1 use
 lists = sa.Table(
     "lists",
@@ -257,6 +268,8 @@ lists = sa.Table(
     sa.Column("account_id", BigId, sa.ForeignKey("accounts.id"), nullable=False, index=True),
     sa.Column("name", sa.String(255), nullable=False),
     sa.Column("created_at", Ts, nullable=False),
+    #: the folder it is filed in (``NULL`` only before migration 0009 gave every list one)
+    sa.Column("folder_id", BigId, sa.ForeignKey("folders.id"), nullable=True, index=True),
     sqlite_autoincrement=True,
 )
 

@@ -38,12 +38,19 @@ from crmbatch.core.processes import store as process_store
 from crmbatch.core.records import plan as records_plan
 from crmbatch.core.records import store as records_store
 from crmbatch.core.records.write import write_or_apply
-from crmbatch.core.results import Outcome, Result, cap_warnings, error, typed
+from crmbatch.core.results import Outcome, Result, cap_warnings, error, problem, typed
 from crmbatch.core.schema import service as schemas
 from crmbatch.core.schema.model import AccountSchema, Attribute, ObjectType
 from crmbatch.core.values import Ignored, ValueProblem, email, from_text, phone, suggest
 
 KIND_CONTACTS = "contacts_batch"
+#: the synchronous contact writes of the contacts APIs (each request its own process, applied
+#: at once; see :mod:`crmbatch.core.contacts.writes`)
+KIND_WRITE = "contacts_write"
+#: an import of contacts (one process, applied by a worker)
+KIND_IMPORT = "contacts_import"
+#: every kind whose items are contact items: one handler applies them all
+CONTACT_KINDS = (KIND_CONTACTS, KIND_WRITE, KIND_IMPORT)
 CONTACT = "contact"
 MAX_CONTACTS = 1000
 
@@ -153,7 +160,7 @@ def _item(
         "identify": identity,
         "attributes": attributes,
         "warnings": cap_warnings(warnings),
-        "list_id": list_ids.get(chosen) if chosen else None,
+        "list_ids": [list_ids[chosen]] if chosen else [],
         "skip": skip,
     }
 
@@ -237,11 +244,17 @@ def contact_commands(payload: dict[str, Any]) -> list[dict[str, Any]]:
             "identify": c["identify"],
             "attributes": c["attributes"],
             "warnings": c["warnings"],
-            "replace_identifiers": True,
+            "replace_identifiers": c.get("replace_identifiers", True),
+            "mode": c.get("mode", "upsert"),
         }
         for c in payload["contacts"]
         if c["skip"] is None
     ]
+
+
+#: per mode, the failure that leaves an item skipped instead (MainBrainer skips an unknown
+#: contactId; an import that does not update existing contacts skips them)
+SKIPPED_BY = {"upsert": "contact_not_found", "new_only": "contact_exists"}
 
 
 def _merged(items: list[dict[str, Any]], applied: list[Result]) -> list[Result]:
@@ -250,14 +263,23 @@ def _merged(items: list[dict[str, Any]], applied: list[Result]) -> list[Result]:
     done = iter(applied)
     for i, c in enumerate(items):
         if c["skip"] is not None:
-            out.append(Result.failure(i, c["skip"], warnings=c["warnings"], status="skipped"))
+            status = c.get("skip_status", "skipped")
+            out.append(Result.failure(i, c["skip"], warnings=c["warnings"], status=status))
             continue
         result = next(done)
         result.index = i
-        if result.status == "failed" and result.errors[0]["code"] == "contact_not_found":
-            result.status = "skipped"  # an unknown contactId is skipped (MainBrainer's rule)
+        skipped_by = SKIPPED_BY.get(c.get("mode", "upsert"))
+        if result.status == "failed" and result.errors[0]["code"] == skipped_by:
+            result.status = "skipped"
         out.append(result)
     return out
+
+
+def list_ids_of(item: dict[str, Any]) -> list[int]:
+    """The lists an item's contact joins (a payload stored before ``list_ids`` had ``list_id``)."""
+    if "list_ids" in item:
+        return list(item["list_ids"])
+    return [item["list_id"]] if item.get("list_id") is not None else []
 
 
 def preview(
@@ -277,9 +299,22 @@ def apply(
     at: datetime,
 ) -> Outcome:
     """Write the contacts (the prepared plan when still valid) and their list memberships;
-    ``process_ids`` names the process of each item."""
+    ``process_ids`` names the process of each item. Lists emptied first (``clear_lists``), then
+    each applied item's contact joins its ``list_ids`` and leaves its ``unlink_list_ids``; a list
+    deleted since the batch was accepted is passed over with a warning."""
     items = payload["contacts"]
     live = [i for i, c in enumerate(items) if c["skip"] is None]
+    existing = set(
+        lists_store.existing(
+            conn,
+            schema.account_id,
+            {
+                *payload.get("clear_lists", ()),
+                *(n for c in items for n in (*list_ids_of(c), *c.get("unlink_list_ids", ()))),
+            },
+        )
+    )
+    lists_store.clear(conn, [n for n in payload.get("clear_lists", ()) if n in existing])
     done = write_or_apply(
         conn,
         schema,
@@ -291,12 +326,33 @@ def apply(
         fingerprint=payload.get("fingerprint"),
     )
     results = _merged(items, done.results)
-    members = [
-        (c["list_id"], r.id)
-        for c, r in zip(items, results, strict=True)
-        if r.applied and c["list_id"] is not None and r.id is not None
-    ]
-    lists_store.add_members(conn, schema.account_id, members, at)
+    joins: list[tuple[int, int]] = []
+    leaves: list[tuple[int, int]] = []
+    for c, r in zip(items, results, strict=True):
+        if not r.applied or r.id is None:
+            continue
+        wanted = list_ids_of(c)
+        unwanted = list(c.get("unlink_list_ids", ()))
+        gone = [n for n in (*wanted, *unwanted) if n not in existing]
+        if gone:
+            r.warnings = cap_warnings(
+                [
+                    *r.warnings,
+                    *(
+                        problem(
+                            "list_not_found",
+                            "listIds",
+                            f"list {n} was deleted before this item was applied; "
+                            "it was passed over",
+                        )
+                        for n in dict.fromkeys(gone)
+                    ),
+                ]
+            )
+        joins += [(n, r.id) for n in wanted if n in existing]
+        leaves += [(n, r.id) for n in unwanted if n in existing]
+    lists_store.add_members(conn, schema.account_id, joins, at)
+    lists_store.remove_members(conn, leaves)
     return Outcome(results)
 
 

@@ -11,9 +11,11 @@ from crmbatch.core.contacts.identity import KINDS
 from crmbatch.core.errors import CrmError, NotFound
 from crmbatch.core.events import service as events
 from crmbatch.core.lists import service as lists
+from crmbatch.core.lists import store as lists_store
 from crmbatch.core.records import store as records_store
 from crmbatch.core.schema import service as schemas
 from crmbatch.core.schema.model import CONTACT_CHANNELS, CONTACT_OPT_INS, AccountSchema
+from crmbatch.core.search import service as search
 from crmbatch.core.values import ValueProblem, email, ext_id, identifier_of, phone
 
 CONTACT = "contact"
@@ -67,24 +69,51 @@ def find_id(conn: Connection, schema: AccountSchema, kind: str, value: Any) -> i
     return int(_find(conn, schema, kind, value).id)
 
 
+def shaped(row: Any, list_ids: list[int]) -> dict[str, Any]:
+    """A contact record as the engine shows contacts: id, ext_id, channels, opt-ins, the other
+    attributes, lists and timestamps."""
+    attrs = dict(row["attributes"])
+    return {
+        "id": row["id"],
+        "ext_id": row["ext_id"],
+        "channels": {key: attrs.pop(key, None) for key in CONTACT_CHANNELS},
+        "opt_ins": {key: attrs.pop(key, None) for key in CONTACT_OPT_INS},
+        "attributes": attrs,
+        "list_ids": list_ids,
+        "created_at": clock.iso(row["created_at"]),
+        "updated_at": clock.iso(row["updated_at"]),
+    }
+
+
 def get(
     conn: Connection, account_id: int, kind: str, value: Any, *, recent_events: int = 0
 ) -> dict[str, Any]:
     """A contact: id, ext_id, channels, opt-ins, attributes, lists, timestamps (and its latest
     events)."""
     row = _find(conn, schemas.load(conn, account_id), kind, value)
-    rid = row.id
-    attrs = dict(row.attributes)
-    contact: dict[str, Any] = {
-        "id": row.id,
-        "ext_id": row.ext_id,
-        "channels": {key: attrs.pop(key, None) for key in CONTACT_CHANNELS},
-        "opt_ins": {key: attrs.pop(key, None) for key in CONTACT_OPT_INS},
-        "attributes": attrs,
-        "list_ids": lists.of_contact(conn, rid),
-        "created_at": clock.iso(row.created_at),
-        "updated_at": clock.iso(row.updated_at),
-    }
+    contact = shaped(row, lists.of_contact(conn, row.id))
     if recent_events:
-        contact["events"] = events.latest_for_contact(conn, account_id, rid, recent_events)
+        contact["events"] = events.latest_for_contact(conn, account_id, row.id, recent_events)
     return contact
+
+
+def by_ids(conn: Connection, schema: AccountSchema, ids: list[int]) -> list[dict[str, Any]]:
+    """The live contacts among ``ids``, in that order, shaped (one statement each way)."""
+    t = schema.types[CONTACT]
+    rows = {r.id: r._asdict() for r in records_store.get_many(conn, t.id, ids)}
+    memberships = lists_store.ids_of_contacts(conn, list(rows))
+    return [shaped(rows[i], memberships.get(i, [])) for i in ids if i in rows]
+
+
+def page(
+    conn: Connection,
+    account_id: int,
+    query: search.Query,
+    *,
+    members_of: list[int] | None = None,
+) -> tuple[int, list[dict[str, Any]]]:
+    """(how many contacts match, one page of them shaped), filtered and sorted by ``query``."""
+    schema = schemas.load(conn, account_id)
+    total, rows = search.listing(conn, schema.types[CONTACT], query, members_of=members_of)
+    memberships = lists_store.ids_of_contacts(conn, [r["id"] for r in rows])
+    return total, [shaped(r, memberships.get(r["id"], [])) for r in rows]

@@ -35,14 +35,14 @@ from crmbatch.core.schema.model import AccountSchema, ObjectType
 GROUPABLE = {
     KIND_UPSERT: "records",
     KIND_EVENTS: "events",
-    contacts_batch.KIND_CONTACTS: "contacts",
+    **dict.fromkeys(contacts_batch.CONTACT_KINDS, "contacts"),
 }
 
 CONTACT = "contact"
 #: kinds whose items each find or make a contact: how their contact commands are derived
 CONTACT_COMMANDS = {
     KIND_EVENTS: events_apply.contact_commands,
-    contacts_batch.KIND_CONTACTS: contacts_batch.contact_commands,
+    **dict.fromkeys(contacts_batch.CONTACT_KINDS, contacts_batch.contact_commands),
 }
 
 
@@ -265,11 +265,13 @@ HANDLERS: dict[str, Handler] = {
     KIND_DELETE: Handler(_plan_removal, _preview_removal, _apply_removal),
     KIND_ARCHIVE: Handler(_plan_removal, _preview_removal, _apply_removal),
     KIND_EVENTS: _contact_items(events_apply.apply, events_apply.preview),
-    contacts_batch.KIND_CONTACTS: _contact_items(contacts_batch.apply, contacts_batch.preview),
+    **dict.fromkeys(
+        contacts_batch.CONTACT_KINDS, _contact_items(contacts_batch.apply, contacts_batch.preview)
+    ),
 }
 
 #: kinds whose plan is worth making on a snapshot before the write lock is taken (SQLite)
-PREPARED = frozenset({KIND_UPSERT, KIND_EVENTS, contacts_batch.KIND_CONTACTS})
+PREPARED = frozenset({KIND_UPSERT, KIND_EVENTS, *contacts_batch.CONTACT_KINDS})
 
 
 def _handler(kind: str) -> Handler:

@@ -13,6 +13,11 @@ A record command (the dialect-neutral payload a process stores)::
 or ``{"reject": {"code": ..., "field": ..., "message": ...}}``: an item the dialect could not
 turn into a command (it fails with that error and touches nothing).
 
+A contact command names its contact by ``identify`` (see :mod:`crmbatch.core.contacts.identity`)
+and may give a ``mode``: ``upsert`` (the default: found or created), ``update`` (an unknown
+contact fails, ``contact_not_found``), ``create`` (a contact found fails, ``duplicate_contact``)
+or ``new_only`` (a contact found is left alone, ``contact_exists``).
+
 Identifier rules: ``id`` updates only (unknown → the record fails) and wins over ``ext_id``;
 ``match`` (a unique attribute) and ``ext_id`` update when found, else create, except that
 ``update_only`` never creates (unknown → the record fails); none creates.
@@ -289,6 +294,17 @@ class Batch:
             )
         except identity.ContactNotFound as e:
             raise Failure("contact_not_found", "identifiers.id", str(e)) from None
+        mode = c.get("mode") or "upsert"
+        if found.contact is None and mode == "update":
+            shown = ", ".join(f"{k} {v!r}" for k, v in c["identify"].items())
+            raise Failure("contact_not_found", "identifiers", f"no contact has {shown}")
+        if found.contact is not None and mode in ("create", "new_only"):
+            code = "contact_exists" if mode == "new_only" else "duplicate_contact"
+            raise Failure(
+                code,
+                f"identifiers.{found.matched_by}",
+                f"contact {found.contact.id} already has this {found.matched_by}",
+            )
         rec = found.contact if found.contact is not None else self._new(None, index)
         ext_id = found.claims.pop("ext_id", None)
         command = {**c, "ext_id": ext_id}

@@ -233,8 +233,9 @@ def delete_submission(
     *,
     ids: list[int] | None,
     ext_ids: list[str] | None,
+    allow_system: bool = False,
 ) -> processes.Submission:
-    t = custom_type(schema, object_type)
+    t = custom_type(schema, object_type, allow_system=allow_system)
     if (ids is None) == (ext_ids is None):
         raise CrmError("give identifiers.ids or identifiers.ext_ids, not both", field="identifiers")
     keys: list[Any] = list(ids) if ids is not None else [nfc(e) for e in ext_ids or []]

@@ -17,7 +17,7 @@ from crmbatch.db.bulk import one_of as _one_of
 from crmbatch.db.bulk import param as _param
 from crmbatch.db.bulk import probe as _probe
 from crmbatch.db.bulk import rows as _rows
-from crmbatch.db.tables import associations, identifiers, record_history, records
+from crmbatch.db.tables import associations, identifiers, list_members, record_history, records
 
 _CHUNK = 900  # stay under SQLite's bound-parameter limit in IN (...) lists
 
@@ -278,8 +278,9 @@ def unlink(conn: Connection, pairs: list[tuple[int, int]]) -> None:
 
 
 def delete_records(conn: Connection, type_id: int, ids: Sequence[int]) -> None:
-    """Delete records with their links, identifiers and history."""
+    """Delete records with their links, identifiers, history and (contacts) list memberships."""
     for part in _chunks(list(ids)):
+        conn.execute(list_members.delete().where(list_members.c.contact_id.in_(part)))
         conn.execute(
             associations.delete().where(
                 sa.or_(associations.c.record_id.in_(part), associations.c.other_record_id.in_(part))

@@ -163,7 +163,39 @@ def _checked(t: ObjectType, q: Query) -> list[list[Condition]]:
 def search(conn: Connection, t: ObjectType, q: Query) -> tuple[int, list[Any]]:
     """The total number of live records that match, and one page of them (``q.limit`` from
     ``q.offset``), in the order asked (then by id)."""
-    groups = _checked(t, q)
+    return _run(conn, t, q, _checked(t, q))
+
+
+#: the most records a page of :func:`listing` holds
+MAX_LISTING = 1000
+
+
+def listing(
+    conn: Connection,
+    t: ObjectType,
+    q: Query,
+    *,
+    members_of: list[int] | None = None,
+    max_limit: int = MAX_LISTING,
+) -> tuple[int, list[Any]]:
+    """A plain listing with the same filters: any offset, up to ``max_limit`` records a page
+    (``0``: the count alone), optionally only the members of some contact lists."""
+    if not 0 <= q.limit <= max_limit:
+        raise OutOfRange(f"limit must be 0 to {max_limit} (got {q.limit})", field="limit")
+    if q.offset < 0:
+        raise OutOfRange(f"offset must be 0 or more (got {q.offset})", field="offset")
+    groups = [[_condition(t, f) for f in group] for group in q.groups if group]
+    return _run(conn, t, q, groups, members_of=members_of)
+
+
+def _run(
+    conn: Connection,
+    t: ObjectType,
+    q: Query,
+    groups: list[list[Condition]],
+    *,
+    members_of: list[int] | None = None,
+) -> tuple[int, list[Any]]:
     kinds = {key: a.type for key, a in t.attributes.items()} | COLUMNS
     # the text query looks in the searchable text attributes the schema names, else in all
     named = t.settings.get("searchable")
@@ -179,4 +211,5 @@ def search(conn: Connection, t: ObjectType, q: Query) -> tuple[int, list[Any]]:
         sort=(q.sort[0], q.sort[1], kinds[q.sort[0]]) if q.sort else None,
         limit=q.limit,
         offset=q.offset,
+        members_of=members_of,
     )

@@ -25,7 +25,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
-from crmbatch.db.tables import identifiers, records
+from crmbatch.db.tables import identifiers, list_members, records
 
 _COLUMNS = ("id", "created_at", "updated_at")
 
@@ -190,9 +190,17 @@ def search(
     sort: tuple[str, bool, str] | None,
     limit: int,
     offset: int,
+    members_of: list[int] | None = None,
 ) -> tuple[int, list[dict[str, Any]]]:
-    """(how many match, one page of them as records with timestamps)."""
+    """(how many match, one page of them as records with timestamps); ``members_of``: only
+    contacts in one of these lists."""
     where: list[ColumnElement[bool]] = [_type_is(type_id), records.c.archived_at.is_(None)]
+    if members_of is not None:
+        where.append(
+            records.c.id.in_(
+                sa.select(list_members.c.contact_id).where(list_members.c.list_id.in_(members_of))
+            )
+        )
     if groups:
         where.append(sa.or_(*(sa.and_(*(_condition(conn, type_id, c) for c in g)) for g in groups)))
     if text:
@@ -216,6 +224,8 @@ def search(
             order.append(value.desc().nulls_last() if descending else value.asc().nulls_last())
         tie = records.c.id.desc() if descending else records.c.id.asc()
     order.append(tie)
+    if limit == 0:
+        return int(total), []
     rows = conn.execute(
         sa.select(
             records.c.id,

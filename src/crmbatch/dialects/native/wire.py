@@ -147,6 +147,7 @@ class ContactList(BaseModel):
     id: str = Field(description="the list's UUID (MainBrainer's listId)")
     list_id: int = Field(description="the list's number, as Brevo's listIds show it")
     name: str
+    folder_id: int | None = Field(description="the folder it is filed in (Brevo's folderId)")
     members: int
     created_at: str
 
