@@ -33,6 +33,8 @@ from crmbatch.core.errors import (
 )
 from crmbatch.db.engine import Database
 from crmbatch.dialects import common
+from crmbatch.dialects.brevo import contact_lists as brevo_contact_lists
+from crmbatch.dialects.brevo import contacts as brevo_contacts
 from crmbatch.dialects.brevo import routes as brevo_routes
 from crmbatch.dialects.brevo import translate as brevo
 from crmbatch.dialects.hubspot import association_labels as hubspot_association_labels
@@ -277,6 +279,8 @@ def create_app(
     _install_error_handlers(app)
     app.include_router(native_routes.router)
     app.include_router(native_routes.v1)
+    app.include_router(brevo_contact_lists.router)  # first: "lists" is no contact identifier
+    app.include_router(brevo_contacts.router)
     app.include_router(brevo_routes.router)
     app.include_router(hubspot_routes.router)
     app.include_router(hubspot_property_groups.router)  # first: "groups" is no property name

@@ -4,6 +4,7 @@
 
     CrmError                    (400) invalid input
     ├── MissingParameter        (400) a required field is absent
+    ├── Duplicate               (400) what is to be created exists already (Brevo's contacts)
     ├── OutOfRange              (400) a number or count is outside its limits
     ├── Unauthorized            (401) no key, or a key that is unknown or revoked
     ├── PermissionDenied        (403) the key may not do this (e.g. a system type)
@@ -44,6 +45,10 @@ class MissingParameter(CrmError):
 
 class OutOfRange(CrmError):
     kind = "out_of_range"
+
+
+class Duplicate(CrmError):
+    kind = "duplicate"
 
 
 class Unauthorized(CrmError):

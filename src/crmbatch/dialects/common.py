@@ -288,6 +288,7 @@ def accept(
     dialect: str,
     raw: bytes,
     notify_url: str | None = None,
+    before_insert: Callable[[Any, processes.Submission], processes.Submission] | None = None,
 ) -> processes.Accepted:
     """Store a checked batch as a process (one short write: the row and its payload), count it
     and wake a worker, unless it replays an earlier request's Idempotency-Key."""
@@ -300,6 +301,7 @@ def accept(
             idempotency_key=request.headers.get("idempotency-key") or None,
             digest=request_digest(request, raw, notify_url),
             notify_url=notify_url,
+            before_insert=before_insert,
         )
     if not accepted.replayed:
         metrics.BATCHES_ACCEPTED.labels(submission.kind).inc()

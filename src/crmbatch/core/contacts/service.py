@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.engine import Connection
 
 from crmbatch.core import clock
 from crmbatch.core.contacts.identity import KINDS
-from crmbatch.core.errors import CrmError, NotFound
+from crmbatch.core.errors import CrmError, InvalidInput, NotFound
 from crmbatch.core.events import service as events
 from crmbatch.core.lists import service as lists
 from crmbatch.core.lists import store as lists_store
@@ -62,6 +63,54 @@ def _find(conn: Connection, schema: AccountSchema, kind: str, value: Any) -> Any
     if row is None:
         raise NotFound("Contact does not exist", field="identifier")
     return row
+
+
+def find_ids(
+    conn: Connection,
+    schema: AccountSchema,
+    named: list[tuple[str, Any]],
+    *,
+    where: Callable[[int], str] = lambda i: f"contacts[{i}]",
+) -> list[int | None]:
+    """The live contact each ``(kind, value)`` names, or ``None``: one statement per kind,
+    whatever their number. A value that cannot be an identifier is refused, named by ``where``."""
+    t = schema.types[CONTACT]
+    clean: list[tuple[str, Any]] = []
+    problems: list[tuple[str, str]] = []
+    for i, (kind, value) in enumerate(named):
+        try:
+            clean.append((kind, normalise(kind, value)))
+        except CrmError as e:
+            problems.append((f"{where(i)}.{kind}", e.message))
+    if problems:
+        raise InvalidInput(problems)
+    ids = [v for k, v in clean if k == "id"]
+    exts = [v for k, v in clean if k == "ext_id"]
+    pairs = [
+        (schemas.unique_kind(k), identifier_of(t.attributes.get(k), v))
+        for k, v in clean
+        if k not in ("id", "ext_id")
+    ]
+    live = {r.id for r in records_store.get_many(conn, t.id, ids)}
+    by_ext = {
+        ext: rid
+        for rid, ext, _, archived in records_store.fetch(conn, t.id, ext_ids=exts)
+        if not archived
+    }
+    owners = records_store.lookup_identifiers(conn, t.id, pairs)
+    found: list[int | None] = []
+    for kind, value in clean:
+        if kind == "id":
+            found.append(value if value in live else None)
+        elif kind == "ext_id":
+            found.append(by_ext.get(value))
+        else:
+            found.append(
+                owners.get(
+                    (schemas.unique_kind(kind), identifier_of(t.attributes.get(kind), value))
+                )
+            )
+    return found
 
 
 def find_id(conn: Connection, schema: AccountSchema, kind: str, value: Any) -> int:

@@ -22,16 +22,25 @@ from sqlalchemy.engine import Connection
 
 from crmbatch.core.contacts.batch import CONTACT_KINDS, KIND_IMPORT, KIND_WRITE
 from crmbatch.core.contacts.service import normalise
-from crmbatch.core.errors import CrmError, InvalidInput
+from crmbatch.core.errors import CrmError, Duplicate, InvalidInput
+from crmbatch.core.lists import service as lists
 from crmbatch.core.lists import store as lists_store
 from crmbatch.core.processes.service import Submission
 from crmbatch.core.records.limits import MAX_ATTRIBUTES
 from crmbatch.core.records.validate import AttributeChecker
-from crmbatch.core.results import cap_warnings, error
+from crmbatch.core.results import Outcome, cap_warnings, error
 from crmbatch.core.schema.model import CONTACT_CHANNELS, AccountSchema
 
 CONTACT = "contact"
-__all__ = ["CONTACT_KINDS", "KIND_IMPORT", "KIND_WRITE", "Checked", "ContactInput", "submission"]
+__all__ = [
+    "CONTACT_KINDS",
+    "KIND_IMPORT",
+    "KIND_WRITE",
+    "Checked",
+    "ContactInput",
+    "refuse_failures",
+    "submission",
+]
 MODES = ("upsert", "update", "create", "new_only")
 #: identifiers a contact item may name it by, in the engine's kinds
 IDENTITY_KINDS = ("id", "ext_id", *CONTACT_CHANNELS)
@@ -161,3 +170,36 @@ def submission(
         "clear_lists": sorted(set(clear_lists or ())),
     }
     return Checked(Submission(kind, CONTACT, payload, len(items)), refused)
+
+
+def refuse_failures(outcome: Outcome, where: Callable[[int], str] = _where) -> None:
+    """A synchronous contact write is all or nothing: when any item failed, raise (the caller's
+    transaction then writes nothing) naming each failure; a contact that exists already where
+    one was to be created is Brevo's own message."""
+    failed = [r for r in outcome.results if r.status == "failed"]
+    if not failed:
+        return
+    if any(e["code"] == "duplicate_contact" for r in failed for e in r.errors):
+        raise Duplicate("Contact already exist", field="email")
+    problems = []
+    for r in failed:
+        prefix = where(r.index)
+        for e in r.errors:
+            path = ".".join(p for p in (prefix, e.get("field") or "") if p)
+            problems.append((path, e["message"]))
+    raise InvalidInput(problems)
+
+
+def joining_new_list(
+    account_id: int, name: str, folder_id: int | None
+) -> Callable[[Connection, Submission], Submission]:
+    """For an import that makes its list (Brevo's ``newList``): made in the accepting
+    transaction, and every contact of the import joins it."""
+
+    def make(conn: Connection, submission: Submission) -> Submission:
+        made = lists.create(conn, account_id, name, folder_id)
+        for item in submission.payload["contacts"]:
+            item["list_ids"] = sorted({*item["list_ids"], made["list_id"]})
+        return submission
+
+    return make

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -91,8 +91,12 @@ def accept(
     idempotency_key: str | None = None,
     digest: str | None = None,
     notify_url: str | None = None,
+    before_insert: Callable[[Connection, Submission], Submission] | None = None,
 ) -> Accepted:
     """Store a process and its payload in one write. The caller commits.
+
+    ``before_insert`` does what the batch needs written with it (a list an import makes), and
+    only when the batch is new: never for a request that replays an Idempotency-Key.
 
     The accepting transactions of one partition are serialised (a lock held until commit), so
     that process ids within a partition follow the order in which they were committed: a worker
@@ -105,6 +109,8 @@ def accept(
         replay = _replay(conn, account_id, idempotency_key, digest or "")
         if replay is not None:
             return replay
+    if before_insert is not None:
+        submission = before_insert(conn, submission)
     values = dict(
         account_id=account_id,
         kind=submission.kind,

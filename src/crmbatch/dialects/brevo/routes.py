@@ -8,7 +8,6 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import Field
 
-from crmbatch.core.contacts import service as contacts
 from crmbatch.core.errors import CrmError, OutOfRange
 from crmbatch.core.events import service as events
 from crmbatch.core.processes import service as processes
@@ -348,20 +347,3 @@ def get_events(
 ContactIdentifierType = Literal[
     "email_id", "contact_id", "ext_id", "phone_id", "whatsapp_id", "landline_number_id"
 ]
-
-
-@router.get(
-    "/contacts/{identifier}",
-    response_model=None,
-    responses={200: {"model": wire.Contact}},
-    summary="A contact, by any identifier",
-)
-def get_contact(
-    identifier: Annotated[str, Path(min_length=1, max_length=255)],
-    db: DB,
-    account: CurrentAccount,
-    identifierType: Annotated[ContactIdentifierType | None, Query()] = None,
-) -> Any:
-    kind, value = translate.contact_identifier(identifier, identifierType)
-    with db.read() as conn:
-        return FastJSON(translate.contact_out(contacts.get(conn, account.id, kind, value)))

@@ -12,6 +12,7 @@ from crmbatch.dialects.brevo import wire
 ERROR_CODES = {
     "invalid": (400, "invalid_parameter"),
     "missing": (400, "missing_parameter"),
+    "duplicate": (400, "duplicate_parameter"),
     "out_of_range": (400, "out_of_range"),
     "unauthorized": (401, "unauthorized"),
     "forbidden": (403, "permission_denied"),
@@ -30,6 +31,9 @@ PROCESS_NAMES = {
     "objects_upsert": "OBJECT_RECORDS_UPSERT",
     "objects_delete": "OBJECT_RECORDS_DELETE",
     "events_batch": "EVENTS_BATCH",
+    "contacts_import": "IMPORTUSER",
+    "contacts_write": "CONTACTS_WRITE",
+    "contacts_batch": "CONTACTS_BATCH",
 }
 
 
