@@ -60,7 +60,11 @@ def _seed_a(api):
     )
     contact_id = wait_process(api, r.json()["processId"])["results"][0]["contact"]["id"]
     type_id = api.get("/crm/v3/schemas/vehicle").json()["objectTypeId"]
-    list_a = api.post("/v1/lists", json={"name": "A-ONLY-VALUE"}).json()["id"]
+    list_a = api.post("/v1/lists", json={"name": "A-ONLY-VALUE"}).json()
+    added = api.post(
+        f"/v3/contacts/lists/{list_a['list_id']}/contacts/add", json={"ids": [contact_id]}
+    )
+    assert added.json()["contacts"]["success"] == [contact_id]
     return p["id"], p["results"][0]["id"], contact_id, (type_id, list_a)
 
 
@@ -73,9 +77,16 @@ def _operations(app):
 
 def _calls(app, process_id, record_id, contact_id, ids):
     """One request per operation, aimed at account A's objects."""
-    type_id, list_id = ids
+    type_id, list_a = ids
     values = {
-        "list_id": list_id,
+        "list_id": list_a["id"],
+        "listId": str(list_a["list_id"]),
+        "folderId": str(list_a["folder_id"]),
+        "attributeCategory": "normal",
+        "attributeName": "FIRSTNAME",
+        "attributeType": "multiple-choice",
+        "multipleChoiceAttribute": "FIRSTNAME",
+        "multipleChoiceAttributeOption": "x",
         "object_type": "vehicle",
         "process_id": str(process_id),
         "batch_id": str(process_id),
@@ -134,6 +145,26 @@ def _calls(app, process_id, record_id, contact_id, ids):
             "associationTypeId": 4002,
         },
         "/crm/v4/objects/{objectType}/{objectId}/associations/{toObjectType}/{toObjectId}": [],
+        "/v3/contacts": {  # B's own contact (A's email would make B one of that email too)
+            "email": "b-own@example.com",
+            "updateEnabled": True,
+            "attributes": {"FIRSTNAME": "B-WAS-HERE"},
+        },
+        "/v3/contacts/{identifier}": {"attributes": {"FIRSTNAME": "B-WAS-HERE"}},
+        "/v3/contacts/batch": {
+            "contacts": [{"id": contact_id, "attributes": {"FIRSTNAME": "B-WAS-HERE"}}]
+        },
+        "/v3/contacts/import": {
+            "fileBody": f"EMAIL;FIRSTNAME\n{EMAIL_A};B-WAS-HERE",
+            "listIds": [list_a["list_id"]],
+        },
+        "/v3/contacts/lists": {"name": "b-list", "folderId": list_a["folder_id"]},
+        "/v3/contacts/lists/{listId}": {"name": "B-WAS-HERE"},
+        "/v3/contacts/lists/{listId}/contacts/add": {"ids": [contact_id]},
+        "/v3/contacts/lists/{listId}/contacts/remove": {"all": True},
+        "/v3/contacts/folders": {"name": "b-folder"},
+        "/v3/contacts/folders/{folderId}": {"name": "B-WAS-HERE"},
+        "/v3/contacts/attributes/{attributeCategory}/{attributeName}": {"type": "text"},
     }
     hubspot_bodies = {
         "/batch/upsert": {
@@ -224,10 +255,13 @@ def test_every_route_keeps_account_a_to_itself(server, api, db):
             assert not any(m in r.text for m in MARKERS), (method, path, r.text)
             names_a = (
                 "{process_id}",
-                "contact",
+                "{contact_id}",
+                "{identifier}",
                 "{objectType}",
                 "{fromObjectType}",
                 "{list_id}",
+                "{listId}",
+                "{folderId}",
                 "{batch_id}",
             )
             if template == "/mainbrainer/contacts/batch":  # A's contact id is unknown to B
@@ -256,6 +290,15 @@ def test_every_route_keeps_account_a_to_itself(server, api, db):
     contact = api.get(f"/v1/contacts/{contact_id}").json()
     assert contact["attributes"] == {"FIRSTNAME": "A-ONLY-VALUE"}
     assert [e["name"] for e in contact["events"]] == ["A-ONLY-EVENT"]
+    (list_a,) = api.get("/v3/contacts/lists").json()["lists"]
+    assert (list_a["name"], list_a["totalSubscribers"]) == ("A-ONLY-VALUE", 1)
+    assert contact["list_ids"] == [list_a["id"]]
+    assert [f["name"] for f in api.get("/v3/contacts/folders").json()["folders"]] == [
+        "Your first folder"
+    ]
+    assert "FIRSTNAME" in {
+        a["name"] for a in api.get("/v3/contacts/attributes").json()["attributes"]
+    }
 
 
 def test_every_private_route_wants_a_valid_key(server, api, db):

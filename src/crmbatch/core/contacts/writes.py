@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection
 
 from crmbatch.core.contacts.batch import CONTACT_KINDS, KIND_IMPORT, KIND_WRITE
 from crmbatch.core.contacts.service import normalise
-from crmbatch.core.errors import CrmError, Duplicate, InvalidInput
+from crmbatch.core.errors import CrmError, Duplicate, InvalidInput, Unprocessable
 from crmbatch.core.lists import service as lists
 from crmbatch.core.lists import store as lists_store
 from crmbatch.core.processes.service import Submission
@@ -72,6 +72,65 @@ def _where(index: int) -> str:
     return f"contacts[{index}]"
 
 
+def _identity(given: ContactInput) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The identifiers of an input normalised, and the errors of those that cannot be."""
+    identity: dict[str, Any] = {}
+    errors = []
+    for kind, value in given.identity.items():
+        if kind not in IDENTITY_KINDS:
+            raise ValueError(f"unknown identifier kind {kind!r}")
+        if value is None:
+            continue
+        try:
+            identity[kind] = normalise(kind, value)
+        except CrmError as e:
+            errors.append(error("invalid_identifier", f"identifiers.{kind}", e.message))
+    if given.reject is None and not identity and not errors:
+        errors.append(
+            error(
+                "missing_identifier",
+                "identifiers",
+                "give an email, an ext_id or a phone number (SMS, WHATSAPP or LANDLINE_NUMBER) "
+                "to name the contact",
+            )
+        )
+    return identity, errors
+
+
+def _item(index: int, given: ContactInput, checker: AttributeChecker) -> dict[str, Any]:
+    """One stored item of a contacts process (``skip``: its first error, when it has any)."""
+    if given.mode not in MODES:
+        raise ValueError(f"unknown contact write mode {given.mode!r}")
+    identity, errors = _identity(given)
+    attributes: dict[str, Any] = {}
+    warnings: list[dict[str, Any]] = []
+    if len(given.attributes) > MAX_ATTRIBUTES:
+        message = f"at most {MAX_ATTRIBUTES} attributes per contact (got {len(given.attributes)})"
+        errors.append(error("too_many_attributes", "attributes", message))
+    else:
+        result = checker.check(given.attributes)
+        errors += [
+            error("invalid_value", f"attributes.{key}", f"{key}: {msg}")
+            for key, msg in result.problems
+        ]
+        attributes, warnings = result.attributes, result.warnings
+    if given.reject is not None:
+        errors.insert(0, given.reject)
+    return {
+        "index": index,
+        "identify": identity,
+        "attributes": attributes,
+        "warnings": cap_warnings([*given.warnings, *warnings]),
+        "list_ids": sorted(set(given.list_ids)),
+        "unlink_list_ids": sorted(set(given.unlink_list_ids)),
+        "mode": given.mode,
+        "replace_identifiers": True,
+        "skip": errors[0] if errors else None,
+        "skip_status": "failed",
+        "errors": errors,
+    }
+
+
 def submission(
     conn: Connection,
     schema: AccountSchema,
@@ -87,83 +146,27 @@ def submission(
     ``where(index)`` names an item in messages (``contacts[3]``; ``""`` for a single contact).
     Every list named must exist (a request naming another is refused, whatever ``strict``).
     """
+    if strict and any(given.reject is not None for given in inputs):
+        raise ValueError("a strict contact write has no rejected items")
     contact = schema.types[CONTACT]
     named_lists = {n for i in inputs for n in (*i.list_ids, *i.unlink_list_ids)}
     named_lists.update(clear_lists or ())
     missing = sorted(named_lists - set(lists_store.existing(conn, schema.account_id, named_lists)))
     if missing:
-        raise CrmError(f"listIds: list {missing[0]} does not exist", field="listIds")
+        raise Unprocessable(f"listIds: list {missing[0]} does not exist", field="listIds")
     checker = AttributeChecker(contact)
-    problems: list[tuple[str, str]] = []
-    refused: dict[int, list[dict[str, Any]]] = {}
-    items = []
-    for index, given in enumerate(inputs):
-        prefix = where(index)
-        dot = f"{prefix}." if prefix else ""
-        item_problems: list[tuple[str, str, str]] = []  # (code, field, message)
-        if given.mode not in MODES:
-            raise ValueError(f"unknown contact write mode {given.mode!r}")
-        identity: dict[str, Any] = {}
-        for kind_, value in given.identity.items():
-            if kind_ not in IDENTITY_KINDS:
-                raise ValueError(f"unknown identifier kind {kind_!r}")
-            if value is None:
-                continue
-            try:
-                identity[kind_] = normalise(kind_, value)
-            except CrmError as e:
-                item_problems.append(("invalid_identifier", f"identifiers.{kind_}", e.message))
-        if given.reject is None and not identity and not item_problems:
-            item_problems.append(
-                (
-                    "missing_identifier",
-                    "identifiers",
-                    "give an email, an ext_id or a phone number (SMS, WHATSAPP or "
-                    "LANDLINE_NUMBER) to name the contact",
-                )
-            )
-        if len(given.attributes) > MAX_ATTRIBUTES:
-            item_problems.append(
-                (
-                    "too_many_attributes",
-                    "attributes",
-                    f"at most {MAX_ATTRIBUTES} attributes per contact (got "
-                    f"{len(given.attributes)})",
-                )
-            )
-            checked_attrs: dict[str, Any] = {}
-            warnings: list[dict[str, Any]] = []
-        else:
-            result = checker.check(given.attributes)
-            item_problems += [
-                ("invalid_value", f"attributes.{key}", f"{key}: {msg}")
-                for key, msg in result.problems
+    items = [_item(index, given, checker) for index, given in enumerate(inputs)]
+    refused = {item["index"]: item.pop("errors") for item in items if item["errors"]}
+    for item in items:
+        item.pop("errors", None)
+    if strict and refused:
+        raise InvalidInput(
+            [
+                (".".join(p for p in (where(index), e["field"]) if p), e["message"])
+                for index, errors in refused.items()
+                for e in errors
             ]
-            checked_attrs, warnings = result.attributes, result.warnings
-        if strict and given.reject is not None:
-            raise ValueError("a strict contact write has no rejected items")
-        errors = [error(code, f, msg) for code, f, msg in item_problems]
-        if given.reject is not None:
-            errors.insert(0, given.reject)
-        if errors:
-            problems += [(f"{dot}{e['field']}", e["message"]) for e in errors]
-            refused[index] = errors
-        items.append(
-            {
-                "index": index,
-                "identify": identity,
-                "attributes": checked_attrs,
-                "warnings": cap_warnings([*given.warnings, *warnings]),
-                "list_ids": sorted(set(given.list_ids)),
-                "unlink_list_ids": sorted(set(given.unlink_list_ids)),
-                "mode": given.mode,
-                "replace_identifiers": True,
-                "skip": errors[0] if errors else None,
-                "skip_status": "failed",
-            }
         )
-    if strict and problems:
-        raise InvalidInput(problems)
     payload = {
         "fingerprint": contact.fingerprint(),
         "contacts": items,

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy.engine import Connection, RowMapping
 
 from crmbatch.core import clock
-from crmbatch.core.errors import CrmError, NotFound
+from crmbatch.core.errors import CrmError, NotFound, Unprocessable
 from crmbatch.core.lists import store
 
 MAX_NAME = 255
@@ -82,6 +82,12 @@ def get_folder(conn: Connection, account_id: int, folder_id: int) -> dict[str, A
     return _folder_out(row)
 
 
+def check_folder(conn: Connection, account_id: int, folder_id: int) -> None:
+    """A folder a request names exists, or :class:`Unprocessable` says it does not."""
+    if store.folder(conn, account_id, folder_id) is None:
+        raise Unprocessable(f"Folder ID {folder_id} does not exist", field="folderId")
+
+
 def create_folder(conn: Connection, account_id: int, name: Any) -> int:
     return store.insert_folder(conn, account_id, _name(name), clock.now())
 
@@ -117,7 +123,7 @@ def create(
     if folder_id is None:
         folder_id = default_folder(conn, account_id)
     else:
-        get_folder(conn, account_id, folder_id)
+        check_folder(conn, account_id, folder_id)
     ident = str(uuid.uuid4())
     store.insert(conn, account_id, ident, clean, clock.now(), folder_id)
     return get(conn, account_id, ident)
@@ -152,7 +158,7 @@ def update(
     if name is not None:
         values["name"] = _name(name)
     if folder_id is not None:
-        get_folder(conn, account_id, folder_id)
+        check_folder(conn, account_id, folder_id)
         values["folder_id"] = folder_id
     if not values:
         raise CrmError("give a name or a folderId to change", field="name")
@@ -211,6 +217,11 @@ def member_ids(
         descending=descending,
         modified_since=modified_since,
     )
+
+
+def members_among(conn: Connection, list_id: int, contact_ids: list[int]) -> set[int]:
+    """Those of ``contact_ids`` that are members of the list."""
+    return store.members_among(conn, list_id, contact_ids)
 
 
 def check_exist(conn: Connection, account_id: int, list_ids: list[int], *, field: str) -> None:

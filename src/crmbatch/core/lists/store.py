@@ -199,6 +199,18 @@ def remove_members(conn: Connection, pairs: Sequence[tuple[int, int]]) -> None:
         )
 
 
+def members_among(conn: Connection, list_id: int, contact_ids: Sequence[int]) -> set[int]:
+    if not contact_ids:
+        return set()
+    rows = conn.execute(
+        sa.select(list_members.c.contact_id).where(
+            list_members.c.list_id == list_id,
+            list_members.c.contact_id.in_(sorted(set(contact_ids))),
+        )
+    )
+    return {int(i) for (i,) in rows}
+
+
 def clear(conn: Connection, list_ids: Sequence[int]) -> None:
     """Empty lists."""
     if list_ids:

@@ -127,7 +127,8 @@ def get_contacts_from_list(
         )
         schema = schemas.load(conn, account.id)
         found = contacts.by_ids(conn, schema, ids)
-    return FastJSON({"contacts": [translate.contact_row(c) for c in found], "count": count})
+    t = schema.types["contact"]
+    return FastJSON({"contacts": [translate.contact_row(t, c) for c in found], "count": count})
 
 
 def _named(body: wire.MembersChange) -> tuple[str, list[Any]]:
@@ -142,10 +143,17 @@ def _named(body: wire.MembersChange) -> tuple[str, list[Any]]:
 async def _change_members(
     request: Request, db: Any, account_id: int, list_id: int, body: wire.MembersChange, join: bool
 ) -> Any:
+    """Brevo's answer: ``success`` the contacts that joined (left) the list, ``failure`` those
+    that do not exist or were in (out of) it already; removing ``all`` says how many left."""
     kind, values = _named(body)
+    before: dict[str, Any] = {}
 
     def build(conn: Any, schema: AccountSchema) -> Any:
         lists.get_by_id(conn, account_id, list_id)  # 404 for a list that is not there
+        found = contacts.find_ids(conn, schema, [(kind, v) for v in values], where=_where)
+        before["members"] = lists.members_among(conn, list_id, [i for i in found if i])
+        before["found"] = found
+        before["total"] = lists.get_by_id(conn, account_id, list_id)["members"]
         given = [
             writes.ContactInput(
                 identity={kind: value},
@@ -159,12 +167,20 @@ async def _change_members(
         return writes.submission(conn, schema, given, strict=False, clear_lists=clear).submission
 
     done = await write_now(request, db, account_id, build, dialect="brevo")
-    success = [v for v, r in zip(values, done.outcome.results, strict=True) if r.applied]
-    failure = [v for v, r in zip(values, done.outcome.results, strict=True) if not r.applied]
-    answer: dict[str, Any] = {"success": success, "failure": failure, "total": len(success)}
     if body.all:
         answer = {"success": [], "failure": [], "processId": done.process_id}
-    return JSONResponse({"contacts": answer}, status_code=201)
+        return JSONResponse({"contacts": {**answer, "total": before["total"]}}, status_code=201)
+    success: list[Any] = []
+    failure: list[Any] = []
+    for value, found, result in zip(values, before["found"], done.outcome.results, strict=True):
+        was_member = found in before["members"]
+        changed = result.applied and (was_member != join)
+        (success if changed else failure).append(value)
+    return JSONResponse({"contacts": {"success": success, "failure": failure}}, status_code=201)
+
+
+def _where(index: int) -> str:
+    return f"contacts[{index}]"
 
 
 @router.post(

@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse
 
 from crmbatch.core.contacts import service as contacts
 from crmbatch.core.contacts import writes
-from crmbatch.core.errors import CrmError, NotFound
+from crmbatch.core.errors import CrmError, NotFound, Unprocessable
 from crmbatch.core.lists import service as lists
 from crmbatch.core.records import service as records
 from crmbatch.core.schema import service as schemas
@@ -31,7 +31,7 @@ from crmbatch.dialects.brevo import contacts_translate as translate
 from crmbatch.dialects.brevo import contacts_wire as wire
 from crmbatch.dialects.brevo import wire as brevo_wire
 from crmbatch.dialects.brevo.routes import ERRORS, ContactIdentifierType
-from crmbatch.dialects.brevo.translate import contact_identifier, contact_out
+from crmbatch.dialects.brevo.translate import contact_identifier
 from crmbatch.dialects.common import (
     DB,
     DRY_RUN,
@@ -144,7 +144,8 @@ def get_contacts(
             offset=offset,
         )
         count, found = contacts.page(conn, account.id, query, members_of=listIds or None)
-    return FastJSON({"contacts": [translate.contact_row(c) for c in found], "count": count})
+        t = _contact_type(schemas.load(conn, account.id))
+    return FastJSON({"contacts": [translate.contact_row(t, c) for c in found], "count": count})
 
 
 # ---- create, update, delete ----------------------------------------------------------------
@@ -253,7 +254,8 @@ async def update_batch_contacts(
             if rid is None
         ]
         if missing:
-            raise NotFound("; ".join(f"{f}: {m}" for f, m in missing), field="contacts")
+            text = "; ".join(f"{f}: {m}" for f, m in missing)
+            raise Unprocessable(text, field="contacts")
         given = [
             translate.update_input(t, rid, c)
             for c, rid in zip(body.contacts, found, strict=True)
@@ -318,7 +320,7 @@ def import_contacts(
     def build(conn: Any, schema: AccountSchema) -> Any:
         t = _contact_type(schema)
         if body.newList is not None and body.newList.folderId is not None:
-            lists.get_folder(conn, account.id, body.newList.folderId)
+            lists.check_folder(conn, account.id, body.newList.folderId)
         empty = body.emptyContactsAttributes
         if body.fileBody is not None:
             rows = translate.file_inputs(
@@ -367,6 +369,7 @@ AttributeName = Annotated[str, Path(pattern=r"^[A-Za-z0-9_]{1,255}$")]
 @router.get(
     "/contacts/attributes",
     response_model=wire.AttributesPage,
+    response_model_exclude_none=True,
     summary="The contact attributes (normal and category ones)",
 )
 def get_attributes(db: DB, account: CurrentAccount) -> Any:
@@ -521,4 +524,5 @@ def get_contact(
 ) -> Any:
     kind, value = contact_identifier(identifier, identifierType)
     with db.read() as conn:
-        return FastJSON(contact_out(contacts.get(conn, account.id, kind, value)))
+        t = _contact_type(schemas.load(conn, account.id))
+        return FastJSON(translate.contact(t, contacts.get(conn, account.id, kind, value)))

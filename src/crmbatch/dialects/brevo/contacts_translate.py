@@ -278,9 +278,29 @@ def blacklists(email: bool, sms: bool) -> dict[str, bool]:
 # -- answers -------------------------------------------------------------------------------------
 
 
-def contact_row(c: dict[str, Any]) -> dict[str, Any]:
+def brevo_value(attr: Attribute | None, value: Any) -> Any:
+    """A stored value the way Brevo shows it: a category by its number, a multiple choice by
+    its options' texts."""
+    if attr is None or value is None:
+        return value
+    if attr.type == "category":
+        numbers = {key: n for n, key in option_values(attr).items()}
+        return numbers.get(value, value)
+    if attr.type == "multiple_category" and isinstance(value, list):
+        labels = {o.key: o.label for o in attr.options}
+        return [labels.get(v, v) for v in value]
+    return value
+
+
+def contact(t: ObjectType, c: dict[str, Any]) -> dict[str, Any]:
+    """A contact as ``GET /contacts/{identifier}`` shows it."""
+    shown = {k: brevo_value(t.attributes.get(k), v) for k, v in c["attributes"].items()}
+    return contact_out({**c, "attributes": shown})
+
+
+def contact_row(t: ObjectType, c: dict[str, Any]) -> dict[str, Any]:
     """A contact as Brevo's listings show it (``GET /contacts``, a list's contacts)."""
-    out = contact_out(c)
+    out = contact(t, c)
     del out["statistics"]
     return out
 

@@ -21,6 +21,8 @@ ERROR_CODES = {
     "too_large": (413, "out_of_range"),
     "unsupported_media_type": (415, "invalid_parameter"),
     "dependency": (424, "unprocessable_entity"),
+    # the body names what does not exist (a list, a folder, a contact to update): Brevo's 400
+    "unprocessable": (400, "document_not_found"),
     "rate_limited": (429, "too_many_requests"),
     "unavailable": (503, "service_unavailable"),
     "method_not_allowed": (405, "method_not_allowed"),
