@@ -24,6 +24,12 @@ records table.
 
     python benchmarks/upsert.py --workload mainbrainer --clients 4
 
+The import workload (``POST /v3/contacts/import``): first the same number of objects upserted
+(inserts, batches of 1000) for comparison, then as many new contacts imported as CSV text,
+100,000 rows a request, until every import is applied.
+
+    python benchmarks/upsert.py --workload import --records 1000000 --clients 2
+
 The hubspot workload (``POST /crm/v3/objects/vehicle/batch/upsert``, synchronous): batches of 100
 by the unique property ``vin``, half of each batch new records and half existing ones (seeded
 first, untimed). The answer holds the applied records, so the time to answer is the time to apply.
@@ -343,6 +349,53 @@ def run_mainbrainer(
     )
 
 
+IMPORT_ROWS = 100_000  # rows per import request (about 6 MB of CSV, under Brevo's 10 MB)
+
+
+def run_import(
+    base: str, key: str, raw_url: str, n: int, clients: int
+) -> tuple[str, float, float, float, float]:
+    """``POST /v3/contacts/import`` of ``n`` new contacts as CSV, ``IMPORT_ROWS`` rows a request
+    (``clients`` at a time), until every import is applied; every row must be created."""
+    with httpx.Client(base_url=base, headers={"api-key": key}, timeout=300) as c:
+        list_id = c.post("/v1/lists", json={"name": "Imported"}).json()["list_id"]
+    header = "EMAIL;EXT_ID;FIRSTNAME;LASTNAME;AGE;CITY;VIP"
+    rows = [
+        f"im-{i}@example.com;im-{i};Name {i % 300};Family {i % 700};{18 + i % 60};"
+        f"City {i % 40};{'true' if i % 5 == 0 else 'false'}"
+        for i in range(n)
+    ]
+    bodies = [
+        orjson.dumps(
+            {"fileBody": "\n".join([header, *rows[i : i + IMPORT_ROWS]]), "listIds": [list_id]}
+        )
+        for i in range(0, n, IMPORT_ROWS)
+    ]
+    seconds, accept = push(base, key, bodies, clients, path="/v3/contacts/import")
+    with httpx.Client(base_url=base, headers={"api-key": key}, timeout=60) as c:
+        created = c.get("/v3/contacts", params={"limit": 0}).json()["count"]
+    if created != n:
+        raise SystemExit(f"{created} contacts for {n} rows imported")
+    raw_batches = [
+        [
+            {
+                "identifiers": {"ext_id": f"im-{i}@example.com"},
+                "attributes": {"FIRSTNAME": f"Name {i % 300}", "AGE": 18 + i % 60},
+            }
+            for i in range(start, min(n, start + 1000))
+        ]
+        for start in range(0, n, 1000)
+    ]
+    raw_seconds = raw_ceiling(raw_url, raw_batches)
+    return (
+        "contacts import",
+        n / seconds,
+        n / raw_seconds,
+        statistics.median(accept) * 1000,
+        pct(accept, 0.99) * 1000,
+    )
+
+
 def push_sync(
     base: str, key: str, path: str, bodies: list[bytes], clients: int
 ) -> tuple[float, list[float]]:
@@ -496,7 +549,7 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-BATCH_SIZES = {"events": 200, "hubspot": 100, "mainbrainer": 100}
+BATCH_SIZES = {"events": 200, "hubspot": 100, "mainbrainer": 100, "import": IMPORT_ROWS}
 
 
 def main() -> None:
@@ -508,7 +561,9 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument(
-        "--workload", choices=("objects", "events", "hubspot", "mainbrainer"), default="objects"
+        "--workload",
+        choices=("objects", "events", "hubspot", "mainbrainer", "import"),
+        default="objects",
     )
     parser.add_argument(
         "--workers",
@@ -571,6 +626,22 @@ def main() -> None:
             )
         if args.workload == "mainbrainer":
             rows.append(run_mainbrainer(base, key, raw_url, args.records, args.clients))
+        if args.workload == "import":  # the same number of objects first: the same speed?
+            records = make_records(args.records, 0)
+            batches = [records[i : i + 1000] for i in range(0, len(records), 1000)]
+            bodies = [orjson.dumps({"records": b}) for b in batches]
+            seconds, accept = push(base, keys, bodies, args.clients)
+            raw_seconds = raw_ceiling(raw_url, batches)
+            rows.append(
+                (
+                    "objects inserts",
+                    args.records / seconds,
+                    args.records / raw_seconds,
+                    statistics.median(accept) * 1000,
+                    pct(accept, 0.99) * 1000,
+                )
+            )
+            rows.append(run_import(base, key, raw_url, args.records, args.clients))
         if args.workload == "hubspot":
             seed = make_records(args.records // 2, 0)
             for r in seed:

@@ -86,3 +86,50 @@ def test_identifiers_written_by_the_old_rule_are_brought_to_nfc(database_url):
         assert conn.execute(sa.select(records.c.ext_id)).scalar_one() == "caf\u00e9"
         assert conn.execute(sa.select(identifiers.c.value)).scalar_one() == "Ab@Shop"
     engine.dispose()
+
+
+def test_lists_made_before_folders_are_filed_in_a_first_folder(database_url):
+    """0009: every list of an account goes into one folder of its own, "Your first folder"."""
+    import sqlalchemy as sa
+    from alembic import command
+
+    from crmbatch.core import clock
+    from crmbatch.db.migrate import alembic_config
+    from crmbatch.db.tables import accounts, folders, lists
+
+    engine = sa.create_engine(database_url)
+    with engine.begin() as conn:
+        cfg = alembic_config(database_url)
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0008")
+        now = clock.now()
+        owners = [
+            conn.execute(
+                accounts.insert()
+                .values(name=name, webhook_secret="s", created_at=now)
+                .returning(accounts.c.id)
+            ).scalar_one()
+            for name in ("one", "two", "none")
+        ]
+        old_lists = sa.table(
+            "lists",
+            sa.column("uuid"),
+            sa.column("account_id"),
+            sa.column("name"),
+            sa.column("created_at"),
+        )
+        for i, owner in enumerate([owners[0], owners[0], owners[1]]):
+            conn.execute(
+                old_lists.insert().values(uuid=f"u{i}", account_id=owner, name="L", created_at=now)
+            )
+        command.upgrade(cfg, "head")
+    with engine.connect() as conn:
+        made = conn.execute(sa.select(folders.c.account_id, folders.c.name)).all()
+        assert sorted(made) == [(owners[0], "Your first folder"), (owners[1], "Your first folder")]
+        filed = conn.execute(
+            sa.select(lists.c.account_id, folders.c.account_id).join(
+                folders, folders.c.id == lists.c.folder_id
+            )
+        ).all()
+        assert len(filed) == 3 and all(a == b for a, b in filed)
+    engine.dispose()

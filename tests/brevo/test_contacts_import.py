@@ -154,3 +154,35 @@ def test_a_dry_run_import_writes_nothing(client, hook_api, db):
     assert (count(db, records), count(db, processes)) == before
     with pytest.raises(ApiError):
         client.contacts.get_contact_info(identifier="new@example.com")
+
+
+def test_a_large_import_is_applied_in_parts_and_answered_as_one(client, hook_api, db, account):
+    vip = hook_api.post("/v1/lists", json={"name": "VIP"}).json()
+    rows = [f"user{i}@example.com;{i}" for i in range(2500)]
+    rows[1700] = "user1700@example.com;not a number"
+    rows[2400] = "user10@example.com;77"  # a later part updates what an earlier one created
+    with receiver() as hooks:
+        started = client.contacts.import_contacts(
+            file_body="EMAIL;AGE\n" + "\n".join(rows),
+            list_ids=[vip["list_id"]],
+            notify_url=hooks.url,
+        )
+        done = wait_process(hook_api, started.process_id, timeout=60)
+        (hook,) = hooks.wait_for(1)
+    assert done["status"] == "completed" and done["parts"] == {"total": 3, "started": 3, "done": 3}
+    assert [r["index"] for r in done["results"]] == list(range(2500))
+    counts = done["counts"]
+    assert (counts["received"], counts["created"], counts["updated"], counts["failed"]) == (
+        2500,
+        2498,
+        1,
+        1,
+    )
+    assert done["results"][1700]["errors"][0]["field"] == "attributes.AGE"
+    assert done["results"][2400]["status"] == "updated"
+    assert attrs(client.contacts.get_contact_info(identifier="user10@example.com"))["AGE"] == 77
+    assert client.contacts.get_list(list_id=vip["list_id"]).total_subscribers == 2498
+    # one process to the user: the parts are not listed, and the webhook is the whole's
+    assert [p.id for p in client.process.get_processes().processes] == [started.process_id]
+    assert hook.json()["id"] == started.process_id and hook.json()["counts"]["created"] == 2498
+    assert verify(secret_of(db, account), hook.body, hook.headers["x-crmbatch-signature"])

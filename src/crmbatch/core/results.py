@@ -149,10 +149,18 @@ def tally(results: Iterable[Result]) -> dict[str, int]:
 
 @dataclass
 class Outcome:
-    """The results of a batch, one per item in input order, and their counts."""
+    """The results of a batch, one per item in input order, and their counts.
+
+    A process joined from parts (an import) keeps its results as their JSON text
+    (``results_text``, the parts' results one after another) and its counts summed
+    (``joined_counts``), without an object per result."""
 
     results: list[Result]
+    joined_counts: dict[str, int] | None = None
+    results_text: str | None = None
 
     @property
     def counts(self) -> dict[str, int]:
+        if self.joined_counts is not None:
+            return self.joined_counts
         return tally(self.results)

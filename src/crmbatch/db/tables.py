@@ -213,9 +213,13 @@ processes = sa.Table(
     sa.Column("worker_id", sa.String(64), nullable=True),
     sa.Column("lease_until", Ts, nullable=True),
     sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    #: a part of a larger process (an import): applied on its own, in order, and joined into
+    #: that process, which is applied after its last part
+    sa.Column("parent_id", BigId, nullable=True),
     sa.UniqueConstraint("account_id", "idempotency_key"),
     sa.Index("ix_processes_status_partition", "status", "partition_key", "id"),
     sa.Index("ix_processes_account", "account_id", "id"),
+    sa.Index("ix_processes_parent_id", "parent_id"),
     sqlite_autoincrement=True,
 )
 

@@ -288,21 +288,25 @@ def accept(
     dialect: str,
     raw: bytes,
     notify_url: str | None = None,
-    before_insert: Callable[[Any, processes.Submission], processes.Submission] | None = None,
+    before_insert: processes.BeforeInsert | None = None,
+    parts: list[processes.Submission] | None = None,
 ) -> processes.Accepted:
     """Store a checked batch as a process (one short write: the row and its payload), count it
-    and wake a worker, unless it replays an earlier request's Idempotency-Key."""
+    and wake a worker, unless it replays an earlier request's Idempotency-Key. With ``parts``,
+    ``submission`` is the final process of a batch applied in parts
+    (:func:`crmbatch.core.processes.service.accept_parts`)."""
+    options: dict[str, Any] = dict(
+        dialect=dialect,
+        idempotency_key=request.headers.get("idempotency-key") or None,
+        digest=request_digest(request, raw, notify_url),
+        notify_url=notify_url,
+        before_insert=before_insert,
+    )
     with db.write() as conn:
-        accepted = processes.accept(
-            conn,
-            account_id,
-            submission,
-            dialect=dialect,
-            idempotency_key=request.headers.get("idempotency-key") or None,
-            digest=request_digest(request, raw, notify_url),
-            notify_url=notify_url,
-            before_insert=before_insert,
-        )
+        if parts is None:
+            accepted = processes.accept(conn, account_id, submission, **options)
+        else:
+            accepted = processes.accept_parts(conn, account_id, parts, submission, **options)
     if not accepted.replayed:
         metrics.BATCHES_ACCEPTED.labels(submission.kind).inc()
         request.app.state.wake_worker()

@@ -47,10 +47,12 @@ KIND_CONTACTS = "contacts_batch"
 #: the synchronous contact writes of the contacts APIs (each request its own process, applied
 #: at once; see :mod:`crmbatch.core.contacts.writes`)
 KIND_WRITE = "contacts_write"
-#: an import of contacts (one process, applied by a worker)
+#: an import of contacts: its parts (at most 1000 rows each) are applied one after another, and
+#: the import itself after them, joining their results
 KIND_IMPORT = "contacts_import"
+KIND_IMPORT_PART = "contacts_import_part"
 #: every kind whose items are contact items: one handler applies them all
-CONTACT_KINDS = (KIND_CONTACTS, KIND_WRITE, KIND_IMPORT)
+CONTACT_KINDS = (KIND_CONTACTS, KIND_WRITE, KIND_IMPORT_PART)
 CONTACT = "contact"
 MAX_CONTACTS = 1000
 

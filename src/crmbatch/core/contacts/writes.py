@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from crmbatch.core.contacts.batch import CONTACT_KINDS, KIND_IMPORT, KIND_WRITE
+from crmbatch.core.contacts.batch import CONTACT_KINDS, KIND_IMPORT, KIND_IMPORT_PART, KIND_WRITE
 from crmbatch.core.contacts.service import normalise
 from crmbatch.core.errors import CrmError, Duplicate, InvalidInput, Unprocessable
 from crmbatch.core.lists import service as lists
@@ -34,10 +34,14 @@ from crmbatch.core.schema.model import CONTACT_CHANNELS, AccountSchema
 CONTACT = "contact"
 __all__ = [
     "CONTACT_KINDS",
+    "IMPORT_PART",
     "KIND_IMPORT",
+    "KIND_IMPORT_PART",
     "KIND_WRITE",
     "Checked",
     "ContactInput",
+    "import_parts",
+    "joining_new_list",
     "refuse_failures",
     "submission",
 ]
@@ -195,14 +199,37 @@ def refuse_failures(outcome: Outcome, where: Callable[[int], str] = _where) -> N
 
 def joining_new_list(
     account_id: int, name: str, folder_id: int | None
-) -> Callable[[Connection, Submission], Submission]:
+) -> Callable[[Connection, list[Submission]], list[Submission]]:
     """For an import that makes its list (Brevo's ``newList``): made in the accepting
     transaction, and every contact of the import joins it."""
 
-    def make(conn: Connection, submission: Submission) -> Submission:
+    def make(conn: Connection, submissions: list[Submission]) -> list[Submission]:
         made = lists.create(conn, account_id, name, folder_id)
-        for item in submission.payload["contacts"]:
-            item["list_ids"] = sorted({*item["list_ids"], made["list_id"]})
-        return submission
+        for submission in submissions:
+            for item in submission.payload["contacts"]:
+                item["list_ids"] = sorted({*item["list_ids"], made["list_id"]})
+        return submissions
 
     return make
+
+
+#: the most rows one part of an import holds: each part is applied in a transaction of its own
+IMPORT_PART = 1000
+
+
+def import_parts(checked: Checked) -> tuple[list[Submission], Submission]:
+    """An import's rows as parts of at most :data:`IMPORT_PART` rows (each row keeps its index
+    in the whole import) and the final process that joins them."""
+    whole = checked.submission
+    items = whole.payload["contacts"]
+    parts = [
+        Submission(
+            KIND_IMPORT_PART,
+            CONTACT,
+            {**whole.payload, "contacts": items[start : start + IMPORT_PART]},
+            len(items[start : start + IMPORT_PART]),
+        )
+        for start in range(0, len(items), IMPORT_PART)
+    ]
+    final = Submission(KIND_IMPORT, CONTACT, {"object_type": CONTACT}, whole.received)
+    return parts, final

@@ -7,9 +7,9 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, RowMapping
 
+from crmbatch.db import bulk
 from crmbatch.db.bulk import is_pg
 from crmbatch.db.tables import folders, list_members, lists, records
 
@@ -174,16 +174,22 @@ def by_uuids(conn: Connection, account_id: int, uuids: Sequence[str]) -> dict[st
 def add_members(
     conn: Connection, account_id: int, pairs: Sequence[tuple[int, int]], at: datetime
 ) -> None:
-    """Put each contact in its list, ``(list id, contact id)``; a member already there stays."""
+    """Put each contact in its list, ``(list id, contact id)``; a member already there stays.
+    One statement, whatever the number (an import joins every row to its lists)."""
     if not pairs:
         return
-    insert = (postgresql.insert if is_pg(conn) else sqlite.insert)(list_members)
-    conn.execute(
-        insert.on_conflict_do_nothing(index_elements=["list_id", "contact_id"]),
-        [
-            {"list_id": lid, "contact_id": cid, "account_id": account_id, "added_at": at}
-            for lid, cid in dict.fromkeys(pairs)
-        ],
+    rows = list(dict.fromkeys(pairs))
+    bulk.write(
+        conn,
+        "INSERT INTO list_members (list_id, contact_id, account_id, added_at) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (list_id, contact_id) DO NOTHING",
+        [(lid, cid, account_id, bulk.timestamp(at)) for lid, cid in rows],
+        "INSERT INTO list_members (list_id, contact_id, account_id, added_at)"
+        " SELECT t.list_id, t.contact_id, t.account_id, %(at)s"
+        " FROM jsonb_to_recordset(%(rows)s::jsonb) AS t(list_id bigint, contact_id bigint,"
+        " account_id bigint) ON CONFLICT (list_id, contact_id) DO NOTHING",
+        [{"list_id": lid, "contact_id": cid, "account_id": account_id} for lid, cid in rows],
+        at,
     )
 
 

@@ -134,6 +134,7 @@ def complete(
             counts=outcome.counts,
             results=outcome.results,
             at=at,
+            results_text=outcome.results_text,
         )
 
 

@@ -24,10 +24,11 @@ from crmbatch.core import clock
 from crmbatch.core.contacts import batch as contacts_batch
 from crmbatch.core.events import apply as events_apply
 from crmbatch.core.events.service import KIND_EVENTS
+from crmbatch.core.processes import store
 from crmbatch.core.records import plan as records_plan
 from crmbatch.core.records import remove, write
 from crmbatch.core.records.service import KIND_ARCHIVE, KIND_DELETE, KIND_UPSERT
-from crmbatch.core.results import Outcome, Result, error
+from crmbatch.core.results import Outcome, Result, error, new_counts
 from crmbatch.core.schema import service as schemas
 from crmbatch.core.schema.model import AccountSchema, ObjectType
 
@@ -253,6 +254,35 @@ def _contact_items(apply: Any, preview: Callable[..., Outcome]) -> Handler:
     return Handler(_plan_contacts, preview_group, apply_group)
 
 
+# -- a process applied in parts (an import): joined once its last part is applied -------------
+
+
+def _join_parts(
+    conn: Connection, schema: AccountSchema, group: Group, prepared: Any = None
+) -> Outcome:
+    """The parts' results, one after another (each result keeps its index in the whole), and
+    their counts; a part that failed for good fails the whole (it is retried, then failed)."""
+    ids = [int(i) for i in group.payload["parts"]]
+    parts = store.rows(conn, ids, payload=False)
+    unfinished = [p for p in parts if p["status"] != "completed"]
+    if unfinished or len(parts) != len(ids):
+        first = unfinished[0] if unfinished else None
+        raise RuntimeError(
+            f"part {first['id']} of this process is {first['status']}: {first['error']}"
+            if first is not None
+            else "a part of this process is missing"
+        )
+    counts = new_counts(0)
+    for part in parts:
+        for key, value in (part["counts"] or {}).items():
+            counts[key] = counts.get(key, 0) + int(value)
+    texts = store.results_texts(conn, ids)
+    inner = [texts[i].strip()[1:-1].strip() for i in ids]
+    return Outcome(
+        [], joined_counts=counts, results_text="[" + ",".join(t for t in inner if t) + "]"
+    )
+
+
 def _preview_removal(conn: Connection, schema: AccountSchema, group: Group, plan: Any) -> Outcome:
     if plan is None:
         return _missing_type(group.payload, _size(group.payload))
@@ -267,6 +297,9 @@ HANDLERS: dict[str, Handler] = {
     KIND_EVENTS: _contact_items(events_apply.apply, events_apply.preview),
     **dict.fromkeys(
         contacts_batch.CONTACT_KINDS, _contact_items(contacts_batch.apply, contacts_batch.preview)
+    ),
+    contacts_batch.KIND_IMPORT: Handler(
+        lambda conn, schema, group: None, lambda *_: Outcome([]), _join_parts
     ),
 }
 

@@ -19,6 +19,10 @@ from crmbatch.db import codec
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 
+#: what a batch writes with it as it is accepted (the list an import makes); given the
+#: submissions (one, or an import's parts), it returns them as they are to be stored
+BeforeInsert = Callable[[Connection, list["Submission"]], list["Submission"]]
+
 
 @dataclass(frozen=True)
 class Submission:
@@ -91,7 +95,7 @@ def accept(
     idempotency_key: str | None = None,
     digest: str | None = None,
     notify_url: str | None = None,
-    before_insert: Callable[[Connection, Submission], Submission] | None = None,
+    before_insert: BeforeInsert | None = None,
 ) -> Accepted:
     """Store a process and its payload in one write. The caller commits.
 
@@ -110,21 +114,10 @@ def accept(
         if replay is not None:
             return replay
     if before_insert is not None:
-        submission = before_insert(conn, submission)
-    values = dict(
-        account_id=account_id,
-        kind=submission.kind,
-        dialect=dialect,
-        object_type=submission.object_type,
-        partition_key=partition,
-        status="queued",
-        payload=submission.payload,
-        idempotency_key=idempotency_key or None,
-        request_hash=digest,
-        notify_url=notify_url,
-        received=submission.received,
-        requested_at=clock.now(),
-        attempts=0,
+        (submission,) = before_insert(conn, [submission])
+    values = _row(account_id, submission, dialect, partition)
+    values.update(
+        idempotency_key=idempotency_key or None, request_hash=digest, notify_url=notify_url
     )
     if not idempotency_key:
         return Accepted(store.insert(conn, **values), replayed=False)
@@ -142,11 +135,84 @@ def accept(
     return Accepted(process_id, replayed=False)
 
 
-def get(conn: Connection, account_id: int, process_id: int) -> RowMapping:
+def accept_parts(
+    conn: Connection,
+    account_id: int,
+    parts: list[Submission],
+    final: Submission,
+    *,
+    dialect: str,
+    idempotency_key: str | None = None,
+    digest: str | None = None,
+    notify_url: str | None = None,
+    before_insert: BeforeInsert | None = None,
+) -> Accepted:
+    """Store a batch too large for one transaction (an import) as its parts and a final
+    process, in one write. The caller commits.
+
+    Each part is a process of its own, applied in its own transaction, in order; the final one
+    comes last in the partition, so it is applied once every part is, and joins their results
+    and counts (its kind's handler does). The final process is the one the caller shows: its id,
+    its Idempotency-Key, its webhook.
+    """
+    check_idempotency_key(idempotency_key)
+    partition = partition_key(account_id, final.object_type)
+    store.lock_accepts(conn, partition)
+    if idempotency_key:
+        replay = _replay(conn, account_id, idempotency_key, digest or "")
+        if replay is not None:
+            return replay
+    if before_insert is not None:
+        parts = before_insert(conn, parts)
+    nested = conn.begin_nested()
+    try:
+        ids = [store.insert(conn, **_row(account_id, part, dialect, partition)) for part in parts]
+        values = _row(account_id, final, dialect, partition)
+        values.update(
+            idempotency_key=idempotency_key or None, request_hash=digest, notify_url=notify_url
+        )
+        values["payload"] = {**final.payload, "parts": ids}
+        process_id = store.insert(conn, **values)
+        store.set_parent(conn, ids, process_id)
+        nested.commit()
+    except IntegrityError:
+        nested.rollback()  # a concurrent request with the same key won the race
+        replay = _replay(conn, account_id, idempotency_key or "", digest or "")
+        if replay is None:
+            raise
+        return replay
+    return Accepted(process_id, replayed=False)
+
+
+def _row(account_id: int, submission: Submission, dialect: str, partition: str) -> dict[str, Any]:
+    return dict(
+        account_id=account_id,
+        kind=submission.kind,
+        dialect=dialect,
+        object_type=submission.object_type,
+        partition_key=partition,
+        status="queued",
+        payload=submission.payload,
+        received=submission.received,
+        requested_at=clock.now(),
+        attempts=0,
+    )
+
+
+def get(conn: Connection, account_id: int, process_id: int) -> Any:
+    """A process's summary; one applied in parts says how far they are (``parts``), and is
+    ``in_process`` from the moment its first part is."""
     row = store.get(conn, account_id, process_id)
     if row is None:
         raise NotFound(f"Process ID {process_id} not found", field="processId")
-    return row
+    total, started, done = store.parts_progress(conn, process_id)
+    if not total:
+        return row
+    shown = dict(row)
+    shown["parts"] = {"total": total, "started": started, "done": done}
+    if row["status"] == "queued" and started:
+        shown["status"] = "in_process"
+    return shown
 
 
 def full(
@@ -194,6 +260,7 @@ def view(row: Any, results: Sequence[Any]) -> dict[str, Any]:
         "attempts": row["attempts"],
         "error": row["error"],
         "counts": counts,
+        **({"parts": row["parts"]} if row.get("parts") else {}),
         "results": results,
     }
 

@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
+from crmbatch.db.bulk import param
 from crmbatch.db.tables import process_results, processes
 
 UNFINISHED = ("queued", "in_process")
@@ -234,7 +235,9 @@ def complete(
     results: Sequence[Any],
     at: datetime,
     error: str | None = None,
+    results_text: str | None = None,
 ) -> None:
+    """Mark a process done with its counts and results (``results_text``: already as JSON)."""
     conn.execute(
         processes.update()
         .where(processes.c.id == process_id)
@@ -246,7 +249,36 @@ def complete(
             error=error,
         )
     )
-    conn.execute(process_results.insert().values(process_id=process_id, results=results))
+    if results_text is None:
+        conn.execute(process_results.insert().values(process_id=process_id, results=results))
+        return
+    conn.exec_driver_sql(
+        "INSERT INTO process_results (process_id, results)"
+        f" VALUES ({param(conn, 'id')}, {param(conn, 'results')})",
+        {"id": process_id, "results": results_text},
+    )
+
+
+def set_parent(conn: Connection, ids: list[int], parent_id: int) -> None:
+    conn.execute(processes.update().where(processes.c.id.in_(ids)).values(parent_id=parent_id))
+
+
+def parts(conn: Connection, parent_id: int) -> list[RowMapping]:
+    """The parts of a process, in order (their summaries)."""
+    query = sa.select(*_SUMMARY).where(processes.c.parent_id == parent_id).order_by(processes.c.id)
+    return list(conn.execute(query).mappings())
+
+
+def parts_progress(conn: Connection, parent_id: int) -> tuple[int, int, int]:
+    """(how many parts a process has, how many have started, how many are done)."""
+    started = sa.case((processes.c.status != "queued", 1), else_=0)
+    done = sa.case((processes.c.status.in_(("completed", "failed")), 1), else_=0)
+    n, began, finished = conn.execute(
+        sa.select(sa.func.count(), sa.func.sum(started), sa.func.sum(done)).where(
+            processes.c.parent_id == parent_id
+        )
+    ).one()
+    return int(n), int(began or 0), int(finished or 0)
 
 
 def release(conn: Connection, process_id: int, worker_id: str, *, error: str | None) -> None:
@@ -278,6 +310,16 @@ def results(conn: Connection, process_id: int) -> list[dict[str, Any]]:
     return list(value or [])
 
 
+def results_texts(conn: Connection, ids: Sequence[int]) -> dict[int, str]:
+    """process id → its results as the JSON text they were stored as."""
+    rows = conn.execute(
+        sa.select(process_results.c.process_id, sa.cast(process_results.c.results, sa.Text)).where(
+            process_results.c.process_id.in_(list(ids))
+        )
+    )
+    return {int(pid): str(text) for pid, text in rows}
+
+
 def results_text(conn: Connection, process_id: int) -> str:
     """A process's results as the JSON text they were stored as (``[]`` when there are none):
     served as they are, without building a Python object per result."""
@@ -292,20 +334,12 @@ def results_text(conn: Connection, process_id: int) -> str:
 def list_for_account(
     conn: Connection, account_id: int, *, limit: int, offset: int, descending: bool
 ) -> tuple[int, list[RowMapping]]:
-    total = conn.execute(
-        sa.select(sa.func.count())
-        .select_from(processes)
-        .where(processes.c.account_id == account_id)
-    ).scalar_one()
+    # the parts of a larger process are shown through it
+    mine = sa.and_(processes.c.account_id == account_id, processes.c.parent_id.is_(None))
+    total = conn.execute(sa.select(sa.func.count()).select_from(processes).where(mine)).scalar_one()
     order = processes.c.id.desc() if descending else processes.c.id.asc()
     rows = (
-        conn.execute(
-            sa.select(*_SUMMARY)
-            .where(processes.c.account_id == account_id)
-            .order_by(order)
-            .limit(limit)
-            .offset(offset)
-        )
+        conn.execute(sa.select(*_SUMMARY).where(mine).order_by(order).limit(limit).offset(offset))
         .mappings()
         .all()
     )

@@ -109,7 +109,7 @@ class Batch:
         self.initial_links: dict[tuple[int, int], frozenset[int]] = {}
         self.next_temp = -1
         self.unique_keys = {a.key for a in t.unique_attributes}
-        self._kinds: dict[str, str] = {}
+        self._pairs: dict[tuple[str, Any], tuple[str, str]] = {}
 
     # -- bulk reads --------------------------------------------------------------------------
 
@@ -196,11 +196,19 @@ class Batch:
         self.links = dict(self.initial_links)
 
     def pair(self, key: str, value: Any) -> tuple[str, str]:
-        """Where a unique value of ``key`` is indexed: (kind, normalised value)."""
-        kind = self._kinds.get(key)
-        if kind is None:
-            kind = self._kinds[key] = unique_kind(key)
-        return kind, identifier_of(self.t.attributes.get(key), value)
+        """Where a unique value of ``key`` is indexed: (kind, normalised value); remembered, as
+        identity resolution asks for the same ones several times per item."""
+        try:
+            return self._pairs[(key, value)]
+        except KeyError:
+            pass
+        except TypeError:  # an unhashable value (it cannot be unique): worked out each time
+            return unique_kind(key), identifier_of(self.t.attributes.get(key), value)
+        found = self._pairs[(key, value)] = (
+            unique_kind(key),
+            identifier_of(self.t.attributes.get(key), value),
+        )
+        return found
 
     # -- naming ------------------------------------------------------------------------------
 

@@ -335,27 +335,29 @@ def import_contacts(
         for row in rows:
             row.list_ids = list(body.listIds or [])
         return writes.submission(
-            conn, schema, rows, kind=writes.KIND_IMPORT, strict=False, where=_import_where
-        ).submission
+            conn, schema, rows, kind=writes.KIND_IMPORT_PART, strict=False, where=_import_where
+        )
 
-    submission = prepare(db, account.id, build)
+    checked = prepare(db, account.id, build)
     if dry_run:
-        return dry_run_answer(db, account.id, submission)
+        return dry_run_answer(db, account.id, checked.submission)
     target = None
     if body.notifyUrl is not None:
         allow = request.app.state.settings.webhook_allow_private
         targets.check(body.notifyUrl, allow_private=allow, field="notifyUrl")
         target = body.notifyUrl
     folder = body.newList.folderId if body.newList is not None else None
+    parts, final = writes.import_parts(checked)
     accepted = accept(
         request,
         db,
         account.id,
-        submission,
+        final,
         dialect="brevo",
         raw=raw,
         notify_url=target,
         before_insert=writes.joining_new_list(account.id, new_list, folder) if new_list else None,
+        parts=parts,
     )
     return JSONResponse({"processId": accepted.process_id}, status_code=202)
 
