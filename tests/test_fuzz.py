@@ -26,7 +26,7 @@ from crmbatch.core.processes import store as process_store
 from crmbatch.db.tables import processes
 from tests.conftest import wait_process
 
-EXAMPLES = int(os.environ.get("CRMBATCH_FUZZ_EXAMPLES", "200"))
+EXAMPLES = int(os.environ.get("CRMBATCH_FUZZ_EXAMPLES", "80"))
 RESPONSE_BOUND = 10.0
 
 

@@ -73,10 +73,14 @@ def _brevo() -> dict[str, Any]:
         body = op["requestBody"]["content"]["application/json"]["schema"]
         body["anyOf"] = body.pop("oneOf")
         # and their answer's success/failure are a oneOf of an array of emails and one of ids,
-        # which an empty array (or one of ext_ids) matches both or neither of
+        # which an empty array matches both of; and a request by extIds is answered with its
+        # ext_ids (the document's own extIdsArray example: "ext345"), which no alternative
+        # admits: either alternative will do, and an array of ext_ids too.
     answer = doc["components"]["schemas"]["postContactInfo"]["properties"]["contacts"]
     for name in ("success", "failure"):
-        answer["properties"][name]["anyOf"] = answer["properties"][name].pop("oneOf")
+        alternatives = answer["properties"][name].pop("oneOf")
+        ext_ids = {"type": "array", "items": {"type": "string"}}
+        answer["properties"][name]["anyOf"] = [*alternatives, ext_ids]
     # Known looseness (SOURCES.md): a process's `name` enum lists contact import/export kinds
     # only; the official SDK treats it as open, and crmbatch's batches have names of their own.
     for path in ("/processes", "/processes/{processId}"):
