@@ -6,7 +6,9 @@ and ``model`` declared searchable (so they are indexed) and ``vin`` unique, star
 format, over HTTP): an ``EQ`` on the unique ``vin``; a ``BETWEEN`` on the number ``mileage`` that
 0.1% of the records match, sorted by it, ``limit`` 100, with ``total``; a ``BETWEEN`` on ``year``
 that 5.7% match (the total counts 57,000 records of a million), the same way; and that one sorted
-descending, page 5. ``mileage`` is searchable too.
+descending, page 5. ``mileage`` is searchable too. Then the web console's pages over the same
+records (signed in as a user is): the first and the 20th page of records, records by a unique,
+a searchable attribute and by ext_id, a record with its history, the processes and the overview.
 Each query runs many times with varying values; the medians are printed beside the median of
 the hand-written SQL that answers the same question on a raw connection (the ceiling), and their
 ratio.
@@ -199,6 +201,41 @@ def raw(url: str, type_id: int, n: int) -> dict[str, Any]:
     return runners
 
 
+def console_pages(base: str, key: str, n: int, runs: int) -> None:
+    """The console's pages over the same records, signed in as a user is (p50 and p90)."""
+    rnd = random.Random(11)
+    pages = {
+        "records, first page": lambda i: "/console/records?type=vehicle",
+        "records, page 20": lambda i: "/console/records?type=vehicle&offset=950",
+        "records by a unique vin": lambda i: (
+            f"/console/records?type=vehicle&attr=vin&value=VIN{rnd.randrange(n):09d}"
+        ),
+        "records by a searchable year": lambda i: (
+            f"/console/records?type=vehicle&attr=year&value={1990 + rnd.randrange(YEARS)}"
+        ),
+        "records by ext_id": lambda i: (
+            f"/console/records?type=vehicle&ext_id=car-{rnd.randrange(n)}"
+        ),
+        "a record with its history": lambda i: f"/console/records/{1 + rnd.randrange(n)}",
+        "processes": lambda i: "/console/processes",
+        "overview": lambda i: "/console/",
+    }
+    with httpx.Client(base_url=base, timeout=30) as client:
+        r = client.post("/console/login", data={"key": key})
+        assert r.status_code == 303, r.text
+        print(f"\n{'console page':42} {'p50':>13} {'p90':>8}")
+        for name, path in pages.items():
+
+            def call(i: int, path: Any = path) -> None:
+                r = client.get(path(i))
+                assert r.status_code == 200, (path(i), r.status_code)
+
+            timed(call, 5)
+            served = timed(call, max(20, runs // 4))
+            p50, p90 = statistics.median(served), sorted(served)[int(0.9 * len(served))]
+            print(f"{name:42} {p50:10.1f} ms {p90:5.1f} ms")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
@@ -231,6 +268,7 @@ def main() -> None:
                 print(f"{name:42} {p50:10.1f} ms {p90:5.1f} ms {low:9.1f} ms {low / p50:6.2f}")
             ceilings["_close"]()
             client.close()
+            console_pages(base, key, args.records, args.runs)
         finally:
             proc.stop()
     finally:

@@ -14,13 +14,16 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from crmbatch import __version__, metrics
+from crmbatch import __version__, metrics, openapi_examples
 from crmbatch.background import Background
 from crmbatch.config import Settings
+from crmbatch.console import docs as console_docs
+from crmbatch.console import render as console_page
+from crmbatch.console import routes as console_routes
 from crmbatch.core.errors import (
     CrmError,
     InternalError,
@@ -51,6 +54,9 @@ from crmbatch.ratelimit import RateLimiter
 from crmbatch.runtime import tune_gc
 
 log = logging.getLogger("crmbatch.app")
+
+#: the console's pages answer errors as pages
+CONSOLE = "/console"
 
 ErrorRenderer = Callable[[CrmError], tuple[int, dict[str, Any]]]
 RateHeaders = Callable[[Any], dict[str, str]]
@@ -126,35 +132,40 @@ class RateLimitHeadersMiddleware:
 
 
 def _install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(CrmError)
-    async def _crm(request: Request, exc: CrmError) -> JSONResponse:
+    def render(request: Request, exc: CrmError) -> Response:
+        if request.url.path.startswith(CONSOLE):
+            return console_page.error(request, exc)
         return render_error(request.url.path, exc)
 
+    @app.exception_handler(CrmError)
+    async def _crm(request: Request, exc: CrmError) -> Response:
+        return render(request, exc)
+
     @app.exception_handler(RequestValidationError)
-    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
         problems = [
             (common.error_path(tuple(e.get("loc") or ())[1:] or ("body",)), common._message(e))
             for e in exc.errors()
         ]
-        return render_error(request.url.path, InvalidInput(problems))
+        return render(request, InvalidInput(problems))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         if exc.status_code == 404:
             err: CrmError = NotFound(f"no route {request.method} {request.url.path}")
         elif exc.status_code == 405:
             err = MethodNotAllowed(f"method {request.method} not allowed on {request.url.path}")
         else:
             err = CrmError(str(exc.detail))
-        response = render_error(request.url.path, err)
+        response = render(request, err)
         for name, value in (exc.headers or {}).items():  # Allow, on a 405
             response.headers[name] = value
         return response
 
     @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    async def _unexpected(request: Request, exc: Exception) -> Response:
         log.exception("request.failed", extra={"path": request.url.path})
-        return render_error(request.url.path, InternalError())
+        return render(request, InternalError())
 
 
 class MetricsMiddleware:
@@ -236,6 +247,7 @@ def _openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
             "bearer": {"type": "http", "scheme": "bearer"},
         }
         schema["security"] = [{"api-key": []}, {"bearer": []}]
+        openapi_examples.add(schema, lambda path: dialect_of(path)[0])
         app.openapi_schema = schema
         return schema
 
@@ -270,7 +282,9 @@ def create_app(
             if db is None:
                 database.dispose()
 
-    app = FastAPI(title="crmbatch", version=__version__, lifespan=lifespan)
+    app = FastAPI(
+        title="crmbatch", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None
+    )
     app.state.db = database
     app.state.settings = settings
     app.state.wake_worker = lambda: None
@@ -289,6 +303,8 @@ def create_app(
     app.include_router(hubspot_associations.router)
     app.include_router(hubspot_association_labels.router)
     app.include_router(mainbrainer_routes.router)
+    app.include_router(console_routes.router)
+    console_docs.mount(app)
     app.add_middleware(CorrelationIdMiddleware)
     if app.state.limiter is not None:
         app.add_middleware(RateLimitHeadersMiddleware)

@@ -158,6 +158,20 @@ class Outcome:
     results: list[Result]
     joined_counts: dict[str, int] | None = None
     results_text: str | None = None
+    joined_warned: int | None = None
+
+    @property
+    def unapplied(self) -> int:
+        """How many items were not applied (failed or skipped)."""
+        counts = self.counts
+        return sum(int(counts.get(status, 0)) for status in UNAPPLIED)
+
+    @property
+    def warned(self) -> int:
+        """How many items carry warnings."""
+        if self.joined_warned is not None:
+            return self.joined_warned
+        return sum(1 for r in self.results if r.warnings)
 
     @property
     def counts(self) -> dict[str, int]:

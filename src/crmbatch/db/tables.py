@@ -216,10 +216,15 @@ processes = sa.Table(
     #: a part of a larger process (an import): applied on its own, in order, and joined into
     #: that process, which is applied after its last part
     sa.Column("parent_id", BigId, nullable=True),
+    #: how many of its items were not applied (failed or skipped), and how many carry warnings
+    #: (``NULL``: not completed, or completed before crmbatch counted warnings)
+    sa.Column("unapplied", sa.Integer, nullable=True),
+    sa.Column("warned", sa.Integer, nullable=True),
     sa.UniqueConstraint("account_id", "idempotency_key"),
     sa.Index("ix_processes_status_partition", "status", "partition_key", "id"),
     sa.Index("ix_processes_account", "account_id", "id"),
     sa.Index("ix_processes_parent_id", "parent_id"),
+    sa.Index("ix_processes_account_completed", "account_id", "completed_at"),
     sqlite_autoincrement=True,
 )
 
@@ -312,5 +317,6 @@ webhook_deliveries = sa.Table(
     sa.Column("delivered_at", Ts, nullable=True),
     sa.Column("created_at", Ts, nullable=False),
     sa.Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+    sa.Index("ix_webhook_deliveries_account", "account_id", "id"),
     sqlite_autoincrement=True,
 )

@@ -7,6 +7,7 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
@@ -104,14 +105,37 @@ def revoke_key(conn: Connection, given: str) -> str:
 
 
 def authenticate(conn: Connection, key: str | None) -> Account:
-    if not key:
-        raise Unauthorized("authentication not found in headers")
-    row = store.key_by_hash(conn, hash_key(key))
+    return holder(conn, key).account
+
+
+@dataclass(frozen=True)
+class KeyHolder:
+    """Who holds a key: its account, the key's id, and its stored digest (which never leaves
+    the server: a console session is signed with it, so revoking the key ends its sessions)."""
+
+    account: Account
+    key_id: int
+    digest: str
+
+
+def _holder(row: Any) -> KeyHolder:
     if row is None:
         raise Unauthorized("Key not found")
     if row["revoked_at"] is not None:
         raise Unauthorized(f"this key was revoked on {clock.iso(row['revoked_at'])}")
-    return Account(row["id"], row["name"])
+    return KeyHolder(Account(row["id"], row["name"]), int(row["key_id"]), str(row["key_hash"]))
+
+
+def holder(conn: Connection, key: str | None) -> KeyHolder:
+    """The holder of an active key; 401 for no key, an unknown or a revoked one."""
+    if not key:
+        raise Unauthorized("authentication not found in headers")
+    return _holder(store.key_by_hash(conn, hash_key(key)))
+
+
+def holder_by_key_id(conn: Connection, key_id: int) -> KeyHolder:
+    """The holder of an active key named by its id (a console session's)."""
+    return _holder(store.key_by_id(conn, key_id))
 
 
 def webhook_secret(conn: Connection, name: str, *, rotate: bool = False) -> str:

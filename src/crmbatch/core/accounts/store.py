@@ -45,10 +45,33 @@ def key_by_hash(conn: Connection, key_hash: str) -> RowMapping | None:
     return (
         conn.execute(
             sa.select(
-                accounts.c.id, accounts.c.name, api_keys.c.id.label("key_id"), api_keys.c.revoked_at
+                accounts.c.id,
+                accounts.c.name,
+                api_keys.c.id.label("key_id"),
+                api_keys.c.key_hash,
+                api_keys.c.revoked_at,
             )
             .join(api_keys, api_keys.c.account_id == accounts.c.id)
             .where(api_keys.c.key_hash == key_hash)
+        )
+        .mappings()
+        .first()
+    )
+
+
+def key_by_id(conn: Connection, key_id: int) -> RowMapping | None:
+    """A key (revoked or not) by its id, with its digest and account."""
+    return (
+        conn.execute(
+            sa.select(
+                accounts.c.id,
+                accounts.c.name,
+                api_keys.c.id.label("key_id"),
+                api_keys.c.key_hash,
+                api_keys.c.revoked_at,
+            )
+            .join(api_keys, api_keys.c.account_id == accounts.c.id)
+            .where(api_keys.c.id == key_id)
         )
         .mappings()
         .first()

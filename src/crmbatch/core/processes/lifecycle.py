@@ -135,6 +135,8 @@ def complete(
             results=outcome.results,
             at=at,
             results_text=outcome.results_text,
+            unapplied=outcome.unapplied,
+            warned=outcome.warned,
         )
 
 

@@ -279,7 +279,10 @@ def _join_parts(
     texts = store.results_texts(conn, ids)
     inner = [texts[i].strip()[1:-1].strip() for i in ids]
     return Outcome(
-        [], joined_counts=counts, results_text="[" + ",".join(t for t in inner if t) + "]"
+        [],
+        joined_counts=counts,
+        results_text="[" + ",".join(t for t in inner if t) + "]",
+        joined_warned=sum(int(part["warned"] or 0) for part in parts),
     )
 
 

@@ -236,8 +236,11 @@ def complete(
     at: datetime,
     error: str | None = None,
     results_text: str | None = None,
+    unapplied: int | None = None,
+    warned: int | None = None,
 ) -> None:
-    """Mark a process done with its counts and results (``results_text``: already as JSON)."""
+    """Mark a process done with its counts and results (``results_text``: already as JSON) and
+    how many items carry warnings."""
     conn.execute(
         processes.update()
         .where(processes.c.id == process_id)
@@ -247,6 +250,8 @@ def complete(
             completed_at=at,
             lease_until=None,
             error=error,
+            unapplied=unapplied,
+            warned=warned,
         )
     )
     if results_text is None:
@@ -369,3 +374,53 @@ def payload(conn: Connection, process_id: int) -> dict[str, Any]:
         sa.select(processes.c.payload).where(processes.c.id == process_id)
     ).scalar()
     return dict(value or {})
+
+
+def filtered(
+    conn: Connection,
+    account_id: int,
+    *,
+    where: dict[str, str],
+    before_id: int | None,
+    limit: int,
+    failures: bool = False,
+    warned: bool = False,
+) -> list[RowMapping]:
+    """The account's processes (not their parts), newest first, below ``before_id``, with the
+    column values ``where`` names (status, kind, dialect, object_type), only those that failed
+    or did not apply some items when ``failures``, only those with warnings when ``warned``:
+    the account's index leads, so a page costs its rows."""
+    conditions = [processes.c.account_id == account_id, processes.c.parent_id.is_(None)]
+    conditions += [processes.c[name] == value for name, value in where.items()]
+    if failures:
+        conditions.append(sa.or_(processes.c.unapplied > 0, processes.c.status == "failed"))
+    if warned:
+        conditions.append(processes.c.warned > 0)
+    if before_id is not None:
+        conditions.append(processes.c.id < before_id)
+    query = sa.select(*_SUMMARY).where(*conditions).order_by(processes.c.id.desc()).limit(limit)
+    return list(conn.execute(query).mappings())
+
+
+def completed_since(conn: Connection, account_id: int, since: datetime) -> list[RowMapping]:
+    """When each of the account's processes completed since ``since``, and its counts."""
+    query = sa.select(processes.c.completed_at, processes.c.counts).where(
+        processes.c.account_id == account_id,
+        processes.c.parent_id.is_(None),
+        processes.c.status == "completed",
+        processes.c.completed_at >= since,
+    )
+    return list(conn.execute(query).mappings())
+
+
+def depth_of(conn: Connection, account_id: int) -> dict[str, int]:
+    """The account's processes waiting and running."""
+    rows = conn.execute(
+        sa.select(processes.c.status, sa.func.count())
+        .where(
+            processes.c.account_id == account_id,
+            processes.c.status.in_(("queued", "in_process")),
+        )
+        .group_by(processes.c.status)
+    )
+    return {str(status): int(n) for status, n in rows}

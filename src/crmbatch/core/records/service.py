@@ -474,3 +474,27 @@ def links_from(
     """For each (record, after): its live links to records of ``other`` by their id, past
     ``after``, at most ``limit``, with their labels."""
     return store.links_from(conn, starts, other.id, limit=limit)
+
+
+def timeline(conn: Connection, record_id: int, *, limit: int = 200) -> list[dict[str, Any]]:
+    """A record's changes, newest first, each attribute with the value it had before: ``[{at,
+    process_id, changes: [(key, before, after)]}]``. ``before`` of the oldest change shown is
+    ``None`` (created, or older than ``limit``)."""
+    rows = store.changes_of(conn, record_id, limit=limit)
+    seen: dict[str, Any] = {}
+    out = []
+    for row in reversed(rows):  # oldest first, so each value's predecessor is known
+        changes = [(k, seen.get(k), v) for k, v in sorted((row["changes"] or {}).items())]
+        seen.update(row["changes"] or {})
+        out.append({"at": row["changed_at"], "process_id": row["process_id"], "changes": changes})
+    return out[::-1]
+
+
+def owned(conn: Connection, schema: AccountSchema, record_id: int) -> tuple[ObjectType, Any]:
+    """A live record of the account with its type; 404 when the account has none by this id."""
+    type_id = store.type_of(conn, schema.account_id, record_id)
+    t = schema.by_id(type_id) if type_id is not None else None
+    found = by_ids(conn, t, [record_id]) if t is not None else {}
+    if t is None or record_id not in found:
+        raise NotFound(f"no record {record_id} in this account", field="id")
+    return t, found[record_id]

@@ -535,3 +535,32 @@ def links_from(
         )
         out += [Link(record_id, other, labels_of(ls)) for other, ls in rows]
     return out
+
+
+def type_of(conn: Connection, account_id: int, record_id: int) -> int | None:
+    """The type of a live record of the account (``None``: no such record there)."""
+    value = conn.execute(
+        sa.select(records.c.object_type_id).where(
+            records.c.id == record_id,
+            records.c.account_id == account_id,
+            records.c.archived_at.is_(None),
+        )
+    ).scalar()
+    return int(value) if value is not None else None
+
+
+def changes_of(conn: Connection, record_id: int, *, limit: int) -> list[RowMapping]:
+    """A record's latest ``limit`` changes, newest first: when, by which process, what."""
+    return list(
+        conn.execute(
+            sa.select(
+                record_history.c.id,
+                record_history.c.changed_at,
+                record_history.c.process_id,
+                record_history.c.changes,
+            )
+            .where(record_history.c.record_id == record_id)
+            .order_by(record_history.c.id.desc())
+            .limit(limit)
+        ).mappings()
+    )

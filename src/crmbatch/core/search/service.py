@@ -177,15 +177,17 @@ def listing(
     *,
     members_of: list[int] | None = None,
     max_limit: int = MAX_LISTING,
+    count_up_to: int | None = None,
 ) -> tuple[int, list[Any]]:
     """A plain listing with the same filters: any offset, up to ``max_limit`` records a page
-    (``0``: the count alone), optionally only the members of some contact lists."""
+    (``0``: the count alone), optionally only the members of some contact lists, counting
+    at most ``count_up_to`` of them."""
     if not 0 <= q.limit <= max_limit:
         raise OutOfRange(f"limit must be 0 to {max_limit} (got {q.limit})", field="limit")
     if q.offset < 0:
         raise OutOfRange(f"offset must be 0 or more (got {q.offset})", field="offset")
     groups = [[_condition(t, f) for f in group] for group in q.groups if group]
-    return _run(conn, t, q, groups, members_of=members_of)
+    return _run(conn, t, q, groups, members_of=members_of, count_up_to=count_up_to)
 
 
 def _run(
@@ -195,6 +197,7 @@ def _run(
     groups: list[list[Condition]],
     *,
     members_of: list[int] | None = None,
+    count_up_to: int | None = None,
 ) -> tuple[int, list[Any]]:
     kinds = {key: a.type for key, a in t.attributes.items()} | COLUMNS
     # the text query looks in the searchable text attributes the schema names, else in all
@@ -212,4 +215,5 @@ def _run(
         limit=q.limit,
         offset=q.offset,
         members_of=members_of,
+        count_up_to=count_up_to,
     )

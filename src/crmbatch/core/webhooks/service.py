@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy.engine import Connection, RowMapping
 
 from crmbatch.core import clock
+from crmbatch.core.errors import NotFound
 from crmbatch.core.webhooks import store
 
 SIGNATURE_HEADER = "X-Crmbatch-Signature"
@@ -124,19 +125,52 @@ def record(
 
 def of_process(conn: Connection, process_id: int) -> list[dict[str, Any]]:
     """The deliveries announcing a process, as users see them."""
+    return [_shown(r) for r in store.of_process(conn, process_id)]
+
+
+def _shown(r: Any) -> dict[str, Any]:
+    return {
+        "id": r["uuid"],
+        "url": r["url"],
+        "status": r["status"],
+        "attempts": r["attempts"],
+        "last_status": r["last_status"],
+        "last_error": r["last_error"],
+        "last_attempt_at": clock.iso(r["last_attempt_at"]),
+        "next_attempt_at": clock.iso(r["next_attempt_at"]) if r["status"] == "pending" else None,
+        "delivered_at": clock.iso(r["delivered_at"]),
+    }
+
+
+def of_account(
+    conn: Connection,
+    account_id: int,
+    *,
+    status: str | None = None,
+    before_id: int | None = None,
+    limit: int = 50,
+    failing: bool = False,
+) -> list[dict[str, Any]]:
+    """The account's deliveries as users see them, newest first, with their process and row id
+    (``number``, for paging and "retry now"); ``failing``: those that gave up or are retrying."""
+    rows = store.of_account(
+        conn, account_id, status=status, before_id=before_id, limit=limit, failing=failing
+    )
     return [
         {
-            "id": r["uuid"],
-            "url": r["url"],
-            "status": r["status"],
-            "attempts": r["attempts"],
-            "last_status": r["last_status"],
-            "last_error": r["last_error"],
-            "last_attempt_at": clock.iso(r["last_attempt_at"]),
-            "next_attempt_at": clock.iso(r["next_attempt_at"])
-            if r["status"] == "pending"
-            else None,
-            "delivered_at": clock.iso(r["delivered_at"]),
+            **_shown(r),
+            "number": r["id"],
+            "process_id": r["process_id"],
+            "created_at": r["created_at"],
         }
-        for r in store.of_process(conn, process_id)
+        for r in rows
     ]
+
+
+def retry_now(conn: Connection, account_id: int, delivery_id: int, *, policy: RetryPolicy) -> None:
+    """Send an undelivered delivery again at once (a failed one gets a new deadline); 404 for a
+    delivered one or one of another account."""
+    at = clock.now()
+    deadline = at + timedelta(seconds=policy.give_up_after)
+    if not store.retry_now(conn, account_id, delivery_id, at=at, deadline=deadline):
+        raise NotFound(f"no undelivered webhook delivery {delivery_id} in this account")

@@ -65,3 +65,44 @@ def pending(conn: Connection) -> int:
             sa.select(sa.func.count()).select_from(d).where(d.c.status == "pending")
         ).scalar_one()
     )
+
+
+def of_account(
+    conn: Connection,
+    account_id: int,
+    *,
+    status: str | None,
+    before_id: int | None,
+    limit: int,
+    failing: bool = False,
+) -> list[RowMapping]:
+    """The account's deliveries, newest first, below ``before_id`` (by the account's index);
+    ``failing``: those that gave up or whose last attempt failed."""
+    conditions = [d.c.account_id == account_id]
+    if status is not None:
+        conditions.append(d.c.status == status)
+    if failing:
+        retrying = sa.and_(d.c.status == "pending", d.c.attempts > 0)
+        conditions.append(sa.or_(d.c.status == "failed", retrying))
+    if before_id is not None:
+        conditions.append(d.c.id < before_id)
+    columns = [c for c in d.c if c.name != "body"]
+    query = sa.select(*columns).where(*conditions).order_by(d.c.id.desc()).limit(limit)
+    return list(conn.execute(query).mappings())
+
+
+def retry_now(
+    conn: Connection, account_id: int, delivery_id: int, *, at: datetime, deadline: datetime
+) -> bool:
+    """Make an undelivered delivery of the account due now, with a new deadline; whether one
+    was."""
+    done = conn.execute(
+        d.update()
+        .where(
+            d.c.id == delivery_id,
+            d.c.account_id == account_id,
+            d.c.status.in_(("pending", "failed")),
+        )
+        .values(status="pending", next_attempt_at=at, deadline=deadline)
+    )
+    return bool(done.rowcount)
