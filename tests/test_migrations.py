@@ -133,3 +133,51 @@ def test_lists_made_before_folders_are_filed_in_a_first_folder(database_url):
         ).all()
         assert len(filed) == 3 and all(a == b for a, b in filed)
     engine.dispose()
+
+
+def test_completed_processes_get_their_unapplied_count(database_url):
+    """0011: a process completed before it says how many items it did not apply (failed and
+    skipped, from its counts); one not completed says nothing yet."""
+    import sqlalchemy as sa
+    from alembic import command
+
+    from crmbatch.core import clock
+    from crmbatch.db.migrate import alembic_config
+    from crmbatch.db.tables import accounts, processes
+
+    engine = sa.create_engine(database_url)
+    with engine.begin() as conn:
+        cfg = alembic_config(database_url)
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0010")
+        now = clock.now()
+        owner = conn.execute(
+            accounts.insert()
+            .values(name="one", webhook_secret="s", created_at=now)
+            .returning(accounts.c.id)
+        ).scalar_one()
+        old = sa.table(
+            "processes",
+            *(sa.column(c) for c in ("account_id", "kind", "dialect", "partition_key")),
+            *(sa.column(c) for c in ("status", "payload", "received", "requested_at", "attempts")),
+            sa.column("counts", sa.JSON),
+        )
+        base = dict(account_id=owner, kind="k", dialect="d", partition_key="p", payload="{}")
+        base["attempts"] = 1
+        for status, counts in (
+            ("completed", {"received": 5, "created": 2, "failed": 2, "skipped": 1}),
+            ("completed", {"received": 3, "created": 3, "failed": 0, "skipped": 0}),
+            ("queued", None),
+        ):
+            conn.execute(
+                old.insert().values(
+                    **base, status=status, counts=counts, received=5, requested_at=now
+                )
+            )
+        command.upgrade(cfg, "head")
+    with engine.connect() as conn:
+        found = conn.execute(
+            sa.select(processes.c.unapplied, processes.c.warned).order_by(processes.c.id)
+        ).all()
+    assert found == [(3, None), (0, None), (None, None)]
+    engine.dispose()
