@@ -14,7 +14,6 @@ from crmbatch.core.processes import service as processes
 from crmbatch.core.processes import store as process_store
 from crmbatch.core.records import service as records
 from crmbatch.core.records import store as record_store
-from crmbatch.core.results import UNAPPLIED
 from crmbatch.core.schema.model import ObjectType
 from crmbatch.core.search import service as search
 from crmbatch.core.values import ValueProblem, from_text
@@ -73,8 +72,8 @@ class Series:
 
 
 def series(completed: list[Any], now: datetime, *, minutes: int, step: int) -> Series:
-    """Of the processes ``completed`` (completed_at, counts), those of the last ``minutes``,
-    their records counted per ``step`` minutes."""
+    """Of the processes ``completed`` (completed_at, received, unapplied), those of the last
+    ``minutes``, their records counted per ``step`` minutes."""
     n = minutes // step
     end = now.replace(second=0, microsecond=0) + timedelta(minutes=1)
     start = end - timedelta(minutes=n * step)
@@ -88,9 +87,8 @@ def series(completed: list[Any], now: datetime, *, minutes: int, step: int) -> S
         i = int((at - start).total_seconds() // (60 * step))
         if not 0 <= i < n:
             continue
-        counts = row["counts"] or {}
-        failed = sum(int(counts.get(status, 0)) for status in UNAPPLIED)
-        out.applied[i] += max(0, int(counts.get("received", 0)) - failed)
+        failed = int(row["unapplied"] or 0)
+        out.applied[i] += max(0, int(row["received"] or 0) - failed)
         out.failed[i] += failed
         out.batches += 1
     return out

@@ -225,6 +225,22 @@ processes = sa.Table(
     sa.Index("ix_processes_account", "account_id", "id"),
     sa.Index("ix_processes_parent_id", "parent_id"),
     sa.Index("ix_processes_account_completed", "account_id", "completed_at"),
+    #: the few processes with failures, and with warnings, newest first (the console's filters:
+    #: read through the account's index, every process row would be read, payload and all)
+    sa.Index(
+        "ix_processes_failures",
+        "account_id",
+        "id",
+        sqlite_where=sa.text("unapplied > 0 OR status = 'failed'"),
+        postgresql_where=sa.text("unapplied > 0 OR status = 'failed'"),
+    ),
+    sa.Index(
+        "ix_processes_warned",
+        "account_id",
+        "id",
+        sqlite_where=sa.text("warned > 0"),
+        postgresql_where=sa.text("warned > 0"),
+    ),
     sqlite_autoincrement=True,
 )
 

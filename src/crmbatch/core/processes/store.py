@@ -390,12 +390,13 @@ def filtered(
     column values ``where`` names (status, kind, dialect, object_type), only those that failed
     or did not apply some items when ``failures``, only those with warnings when ``warned``:
     the account's index leads, so a page costs its rows."""
-    conditions = [processes.c.account_id == account_id, processes.c.parent_id.is_(None)]
+    conditions: list[Any] = [processes.c.account_id == account_id, processes.c.parent_id.is_(None)]
     conditions += [processes.c[name] == value for name, value in where.items()]
+    # the conditions as the partial indexes state them, so that both planners use them
     if failures:
-        conditions.append(sa.or_(processes.c.unapplied > 0, processes.c.status == "failed"))
+        conditions.append(sa.text("(processes.unapplied > 0 OR processes.status = 'failed')"))
     if warned:
-        conditions.append(processes.c.warned > 0)
+        conditions.append(sa.text("processes.warned > 0"))
     if before_id is not None:
         conditions.append(processes.c.id < before_id)
     query = sa.select(*_SUMMARY).where(*conditions).order_by(processes.c.id.desc()).limit(limit)
@@ -403,8 +404,9 @@ def filtered(
 
 
 def completed_since(conn: Connection, account_id: int, since: datetime) -> list[RowMapping]:
-    """When each of the account's processes completed since ``since``, and its counts."""
-    query = sa.select(processes.c.completed_at, processes.c.counts).where(
+    """When each of the account's processes completed since ``since``, how many items it
+    received and how many it did not apply (plain columns: no JSON to read per process)."""
+    query = sa.select(processes.c.completed_at, processes.c.received, processes.c.unapplied).where(
         processes.c.account_id == account_id,
         processes.c.parent_id.is_(None),
         processes.c.status == "completed",

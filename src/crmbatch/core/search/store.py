@@ -221,11 +221,13 @@ def search(
     if sort is not None:
         field, descending, kind = sort
         value = _value(conn, field, kind)
-        # records without a value come last; when the filters leave none, the plain order is
-        # the same and an index can give it; when they fix the value, only the ids order
+        # records without a value come last; when the filters leave none (or the field is a
+        # column, never null), the plain order is the same and an index can give it (on
+        # PostgreSQL a backward index scan is NULLS FIRST: NULLS LAST would sort every record);
+        # when the filters fix the value, only the ids order
         if len(groups) == 1 and _valued(groups, field, frozenset({"EQ"})):
             pass
-        elif _valued(groups, field):
+        elif field in _COLUMNS or _valued(groups, field):
             order.append(value.desc() if descending else value.asc())
         else:
             order.append(value.desc().nulls_last() if descending else value.asc().nulls_last())

@@ -26,6 +26,17 @@ def upgrade() -> None:
         batch.add_column(sa.Column("unapplied", sa.Integer, nullable=True))
         batch.add_column(sa.Column("warned", sa.Integer, nullable=True))
         batch.create_index("ix_processes_account_completed", ["account_id", "completed_at"])
+    for name, where in (
+        ("ix_processes_failures", "unapplied > 0 OR status = 'failed'"),
+        ("ix_processes_warned", "warned > 0"),
+    ):
+        op.create_index(
+            name,
+            "processes",
+            ["account_id", "id"],
+            sqlite_where=sa.text(where),
+            postgresql_where=sa.text(where),
+        )
     if op.get_bind().dialect.name == "postgresql":
         count = "COALESCE(CAST(counts ->> '{0}' AS INTEGER), 0)"
     else:
@@ -37,6 +48,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_processes_warned", table_name="processes")
+    op.drop_index("ix_processes_failures", table_name="processes")
     with op.batch_alter_table("processes") as batch:
         batch.drop_index("ix_processes_account_completed")
         batch.drop_column("warned")
