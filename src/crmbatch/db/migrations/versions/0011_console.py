@@ -25,7 +25,10 @@ def upgrade() -> None:
     with op.batch_alter_table("processes") as batch:
         batch.add_column(sa.Column("unapplied", sa.Integer, nullable=True))
         batch.add_column(sa.Column("warned", sa.Integer, nullable=True))
-        batch.create_index("ix_processes_account_completed", ["account_id", "completed_at"])
+        batch.create_index(
+            "ix_processes_account_completed",
+            ["account_id", "completed_at", "parent_id", "status", "received", "unapplied"],
+        )
     for name, where in (
         ("ix_processes_failures", "unapplied > 0 OR status = 'failed'"),
         ("ix_processes_warned", "warned > 0"),
