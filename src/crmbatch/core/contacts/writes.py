@@ -40,6 +40,7 @@ __all__ = [
     "KIND_WRITE",
     "Checked",
     "ContactInput",
+    "check_part",
     "import_parts",
     "joining_new_list",
     "refuse_failures",
@@ -135,6 +136,25 @@ def _item(index: int, given: ContactInput, checker: AttributeChecker) -> dict[st
     }
 
 
+def _check_lists(
+    conn: Connection, account_id: int, inputs: list[ContactInput], clear_lists: list[int]
+) -> None:
+    """Every list named must exist (a request naming another is refused)."""
+    named_lists = {n for i in inputs for n in (*i.list_ids, *i.unlink_list_ids)}
+    named_lists.update(clear_lists)
+    missing = sorted(named_lists - set(lists_store.existing(conn, account_id, named_lists)))
+    if missing:
+        raise Unprocessable(f"listIds: list {missing[0]} does not exist", field="listIds")
+
+
+def _checked_items(
+    schema: AccountSchema, inputs: list[ContactInput], start: int = 0
+) -> list[dict[str, Any]]:
+    """The stored items of ``inputs`` (numbered from ``start``), each with its ``errors``."""
+    checker = AttributeChecker(schema.types[CONTACT])
+    return [_item(start + index, given, checker) for index, given in enumerate(inputs)]
+
+
 def submission(
     conn: Connection,
     schema: AccountSchema,
@@ -153,13 +173,8 @@ def submission(
     if strict and any(given.reject is not None for given in inputs):
         raise ValueError("a strict contact write has no rejected items")
     contact = schema.types[CONTACT]
-    named_lists = {n for i in inputs for n in (*i.list_ids, *i.unlink_list_ids)}
-    named_lists.update(clear_lists or ())
-    missing = sorted(named_lists - set(lists_store.existing(conn, schema.account_id, named_lists)))
-    if missing:
-        raise Unprocessable(f"listIds: list {missing[0]} does not exist", field="listIds")
-    checker = AttributeChecker(contact)
-    items = [_item(index, given, checker) for index, given in enumerate(inputs)]
+    _check_lists(conn, schema.account_id, inputs, list(clear_lists or ()))
+    items = _checked_items(schema, inputs)
     refused = {item["index"]: item.pop("errors") for item in items if item["errors"]}
     for item in items:
         item.pop("errors", None)
@@ -206,7 +221,7 @@ def joining_new_list(
     def make(conn: Connection, submissions: list[Submission]) -> list[Submission]:
         made = lists.create(conn, account_id, name, folder_id)
         for submission in submissions:
-            for item in submission.payload["contacts"]:
+            for item in submission.payload.get("contacts", submission.payload.get("rows", [])):
                 item["list_ids"] = sorted({*item["list_ids"], made["list_id"]})
         return submissions
 
@@ -217,19 +232,51 @@ def joining_new_list(
 IMPORT_PART = 1000
 
 
-def import_parts(checked: Checked) -> tuple[list[Submission], Submission]:
-    """An import's rows as parts of at most :data:`IMPORT_PART` rows (each row keeps its index
-    in the whole import) and the final process that joins them."""
-    whole = checked.submission
-    items = whole.payload["contacts"]
+def import_parts(
+    conn: Connection, schema: AccountSchema, inputs: list[ContactInput]
+) -> tuple[list[Submission], Submission]:
+    """An import's rows as parts of at most :data:`IMPORT_PART` rows and the final process that
+    joins them. The lists are checked here; the rows are stored as given and checked by the
+    worker when it applies their part (:func:`check_part`): an import is asynchronous, and its
+    bad rows fail one by one either way, so the request is answered without a check per row."""
+    _check_lists(conn, schema.account_id, inputs, [])
     parts = [
         Submission(
             KIND_IMPORT_PART,
             CONTACT,
-            {**whole.payload, "contacts": items[start : start + IMPORT_PART]},
-            len(items[start : start + IMPORT_PART]),
+            {
+                "start": start,
+                "rows": [_stored(given) for given in inputs[start : start + IMPORT_PART]],
+            },
+            len(inputs[start : start + IMPORT_PART]),
         )
-        for start in range(0, len(items), IMPORT_PART)
+        for start in range(0, len(inputs), IMPORT_PART)
     ]
-    final = Submission(KIND_IMPORT, CONTACT, {"object_type": CONTACT}, whole.received)
+    final = Submission(KIND_IMPORT, CONTACT, {"object_type": CONTACT}, len(inputs))
     return parts, final
+
+
+def _stored(given: ContactInput) -> dict[str, Any]:
+    """A row as an import part stores it (``dataclasses.asdict`` copies every value deeply)."""
+    return {
+        "identity": given.identity,
+        "attributes": given.attributes,
+        "list_ids": given.list_ids,
+        "unlink_list_ids": given.unlink_list_ids,
+        "mode": given.mode,
+        "reject": given.reject,
+        "warnings": given.warnings,
+    }
+
+
+def check_part(schema: AccountSchema, payload: dict[str, Any]) -> dict[str, Any]:
+    """An import part's payload with its rows checked (as :func:`submission` checks them, item
+    by item); a payload already checked is returned as it is."""
+    if "rows" not in payload:
+        return payload
+    inputs = [ContactInput(**row) for row in payload["rows"]]
+    items = _checked_items(schema, inputs, start=int(payload.get("start", 0)))
+    for item in items:
+        item.pop("errors", None)
+    contact = schema.types[CONTACT]
+    return {"fingerprint": contact.fingerprint(), "contacts": items, "clear_lists": []}

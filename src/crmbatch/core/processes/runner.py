@@ -22,6 +22,7 @@ from sqlalchemy.engine import Connection, RowMapping
 
 from crmbatch.core import clock
 from crmbatch.core.contacts import batch as contacts_batch
+from crmbatch.core.contacts import writes as contact_writes
 from crmbatch.core.events import apply as events_apply
 from crmbatch.core.events.service import KIND_EVENTS
 from crmbatch.core.processes import store
@@ -221,7 +222,22 @@ def _apply_removal(
 # -- items that each find or make a contact (events, contacts batches) -------------------------
 
 
+def _rows_checked(schema: AccountSchema, group: Group) -> None:
+    """An import's parts are stored with their rows as given: check them (once per group) so
+    that planning and applying see items as every other contacts batch has them."""
+    if group.kind != contacts_batch.KIND_IMPORT_PART:
+        return
+    if not any("rows" in r["payload"] for r in group.rows):
+        return
+    group.rows = [
+        {**r, "payload": contact_writes.check_part(schema, r["payload"])} for r in group.rows
+    ]
+    for derived in ("payload", "_positions"):  # worked out from the rows as they were
+        group.__dict__.pop(derived, None)
+
+
 def _plan_contacts(conn: Connection, schema: AccountSchema, group: Group) -> Any:
+    _rows_checked(schema, group)
     payload = group.payload
     t = schema.types[CONTACT]
     return records_plan.plan_upsert(
@@ -238,6 +254,7 @@ def _contact_items(apply: Any, preview: Callable[..., Outcome]) -> Handler:
     def apply_group(
         conn: Connection, schema: AccountSchema, group: Group, prepared: Any = None
     ) -> Outcome:
+        _rows_checked(schema, group)
         outcome: Outcome = apply(
             conn,
             schema,

@@ -334,20 +334,22 @@ def import_contacts(
             raise CrmError("the import has no rows", field="fileBody")
         for row in rows:
             row.list_ids = list(body.listIds or [])
-        return writes.submission(
-            conn, schema, rows, kind=writes.KIND_IMPORT_PART, strict=False, where=_import_where
-        )
+        if dry_run:  # planned now, every row checked
+            return writes.submission(
+                conn, schema, rows, kind=writes.KIND_IMPORT_PART, strict=False, where=_import_where
+            )
+        return writes.import_parts(conn, schema, rows)  # the rows checked as their parts apply
 
-    checked = prepare(db, account.id, build)
+    built = prepare(db, account.id, build)
     if dry_run:
-        return dry_run_answer(db, account.id, checked.submission)
+        return dry_run_answer(db, account.id, built.submission)
     target = None
     if body.notifyUrl is not None:
         allow = request.app.state.settings.webhook_allow_private
         targets.check(body.notifyUrl, allow_private=allow, field="notifyUrl")
         target = body.notifyUrl
     folder = body.newList.folderId if body.newList is not None else None
-    parts, final = writes.import_parts(checked)
+    parts, final = built
     accepted = accept(
         request,
         db,
