@@ -26,9 +26,9 @@ DOCS_POLICY = (
 )
 
 
-def _offline(page: HTMLResponse) -> HTMLResponse:
-    page.headers["Content-Security-Policy"] = DOCS_POLICY
-    return page
+def _offline(html: HTMLResponse) -> HTMLResponse:
+    html.headers["Content-Security-Policy"] = DOCS_POLICY
+    return html
 
 
 @router.get("/", response_class=HTMLResponse)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
@@ -40,42 +41,30 @@ def insert_key(conn: Connection, account_id: int, prefix: str, key_hash: str, at
     )
 
 
+def _key_where(conn: Connection, condition: Any) -> RowMapping | None:
+    """The key (revoked or not) that ``condition`` names, with its digest and account."""
+    query = (
+        sa.select(
+            accounts.c.id,
+            accounts.c.name,
+            api_keys.c.id.label("key_id"),
+            api_keys.c.key_hash,
+            api_keys.c.revoked_at,
+        )
+        .join(api_keys, api_keys.c.account_id == accounts.c.id)
+        .where(condition)
+    )
+    return conn.execute(query).mappings().first()
+
+
 def key_by_hash(conn: Connection, key_hash: str) -> RowMapping | None:
     """A key (revoked or not) by its digest, with its account."""
-    return (
-        conn.execute(
-            sa.select(
-                accounts.c.id,
-                accounts.c.name,
-                api_keys.c.id.label("key_id"),
-                api_keys.c.key_hash,
-                api_keys.c.revoked_at,
-            )
-            .join(api_keys, api_keys.c.account_id == accounts.c.id)
-            .where(api_keys.c.key_hash == key_hash)
-        )
-        .mappings()
-        .first()
-    )
+    return _key_where(conn, api_keys.c.key_hash == key_hash)
 
 
 def key_by_id(conn: Connection, key_id: int) -> RowMapping | None:
     """A key (revoked or not) by its id, with its digest and account."""
-    return (
-        conn.execute(
-            sa.select(
-                accounts.c.id,
-                accounts.c.name,
-                api_keys.c.id.label("key_id"),
-                api_keys.c.key_hash,
-                api_keys.c.revoked_at,
-            )
-            .join(api_keys, api_keys.c.account_id == accounts.c.id)
-            .where(api_keys.c.id == key_id)
-        )
-        .mappings()
-        .first()
-    )
+    return _key_where(conn, api_keys.c.id == key_id)
 
 
 def active_keys_starting(conn: Connection, start: str) -> list[RowMapping]:

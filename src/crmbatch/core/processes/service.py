@@ -86,6 +86,23 @@ def check_idempotency_key(key: str | None) -> None:
         )
 
 
+def _open(
+    conn: Connection,
+    account_id: int,
+    submission: Submission,
+    idempotency_key: str | None,
+    digest: str | None,
+) -> tuple[str, Accepted | None]:
+    """The first steps of every accept: the key checked, the partition's accepts locked, and
+    the earlier process when the request replays an Idempotency-Key."""
+    check_idempotency_key(idempotency_key)
+    partition = partition_key(account_id, submission.object_type)
+    store.lock_accepts(conn, partition)
+    if idempotency_key:
+        return partition, _replay(conn, account_id, idempotency_key, digest or "")
+    return partition, None
+
+
 def accept(
     conn: Connection,
     account_id: int,
@@ -106,13 +123,9 @@ def accept(
     that process ids within a partition follow the order in which they were committed: a worker
     that sees a process never finds an earlier one of its partition still to appear.
     """
-    check_idempotency_key(idempotency_key)
-    partition = partition_key(account_id, submission.object_type)
-    store.lock_accepts(conn, partition)
-    if idempotency_key:
-        replay = _replay(conn, account_id, idempotency_key, digest or "")
-        if replay is not None:
-            return replay
+    partition, replay = _open(conn, account_id, submission, idempotency_key, digest)
+    if replay is not None:
+        return replay
     if before_insert is not None:
         (submission,) = before_insert(conn, [submission])
     values = _row(account_id, submission, dialect, partition)
@@ -155,13 +168,9 @@ def accept_parts(
     and counts (its kind's handler does). The final process is the one the caller shows: its id,
     its Idempotency-Key, its webhook.
     """
-    check_idempotency_key(idempotency_key)
-    partition = partition_key(account_id, final.object_type)
-    store.lock_accepts(conn, partition)
-    if idempotency_key:
-        replay = _replay(conn, account_id, idempotency_key, digest or "")
-        if replay is not None:
-            return replay
+    partition, replay = _open(conn, account_id, final, idempotency_key, digest)
+    if replay is not None:
+        return replay
     if before_insert is not None:
         parts = before_insert(conn, parts)
     nested = conn.begin_nested()
