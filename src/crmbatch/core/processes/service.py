@@ -132,20 +132,9 @@ def accept(
     values.update(
         idempotency_key=idempotency_key or None, request_hash=digest, notify_url=notify_url
     )
-    if not idempotency_key:
-        return Accepted(store.insert(conn, **values), replayed=False)
-    nested = conn.begin_nested()
-    try:
-        process_id = store.insert(conn, **values)
-        nested.commit()
-    except IntegrityError:
-        # a concurrent request with the same key won the race: answer as it did
-        nested.rollback()
-        replay = _replay(conn, account_id, idempotency_key, digest or "")
-        if replay is None:
-            raise
-        return replay
-    return Accepted(process_id, replayed=False)
+    return _insert_once(
+        conn, account_id, idempotency_key, digest, lambda: store.insert(conn, **values)
+    )
 
 
 def accept_parts(
@@ -173,8 +162,8 @@ def accept_parts(
         return replay
     if before_insert is not None:
         parts = before_insert(conn, parts)
-    nested = conn.begin_nested()
-    try:
+
+    def write() -> int:
         ids = [store.insert(conn, **_row(account_id, part, dialect, partition)) for part in parts]
         values = _row(account_id, final, dialect, partition)
         values.update(
@@ -183,10 +172,29 @@ def accept_parts(
         values["payload"] = {**final.payload, "parts": ids}
         process_id = store.insert(conn, **values)
         store.set_parent(conn, ids, process_id)
+        return process_id
+
+    return _insert_once(conn, account_id, idempotency_key, digest, write)
+
+
+def _insert_once(
+    conn: Connection,
+    account_id: int,
+    idempotency_key: str | None,
+    digest: str | None,
+    write: Callable[[], int],
+) -> Accepted:
+    """``write()`` the process (its id); with an Idempotency-Key, inside a savepoint, so that
+    when a concurrent request with the same key won the race the answer is the one it got."""
+    if not idempotency_key:
+        return Accepted(write(), replayed=False)
+    nested = conn.begin_nested()
+    try:
+        process_id = write()
         nested.commit()
     except IntegrityError:
-        nested.rollback()  # a concurrent request with the same key won the race
-        replay = _replay(conn, account_id, idempotency_key or "", digest or "")
+        nested.rollback()
+        replay = _replay(conn, account_id, idempotency_key, digest or "")
         if replay is None:
             raise
         return replay
