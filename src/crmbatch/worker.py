@@ -13,6 +13,8 @@ import time
 import uuid
 from collections.abc import Callable
 
+from sqlalchemy.engine import RowMapping
+
 import crmbatch.dialects  # noqa: F401  (the dialects register their webhook renderers)
 from crmbatch import metrics
 from crmbatch.config import Settings
@@ -28,26 +30,32 @@ def new_worker_id() -> str:
 
 
 def run_once(
-    db: Database, settings: Settings, worker_id: str, on_webhooks: Callable[[], None] | None = None
-) -> int:
-    """Claim and apply the next process (or group); return how many processes it held (0 when
-    there was nothing to do). ``on_webhooks`` is called when the group queued deliveries."""
-    group = lifecycle.claim_group(db, worker_id, settings.lease_seconds)
+    db: Database,
+    settings: Settings,
+    worker_id: str,
+    on_webhooks: Callable[[], None] | None = None,
+    claimed: list[RowMapping] | None = None,
+) -> tuple[int, list[RowMapping]]:
+    """Apply ``claimed`` (a group this worker leased ahead) or else the next process or group
+    it can claim; return how many processes it held (0 when there was nothing to do) and the
+    group it claimed ahead, to be given to the next call."""
+    group = claimed or lifecycle.claim_group(db, worker_id, settings.lease_seconds)
     if not group:
-        return 0
+        return 0, []
     started = time.perf_counter()
-    outcomes = lifecycle.apply_claimed(
+    applied = lifecycle.apply_group(
         db,
         group,
         worker_id,
         debug_delay=settings.debug_apply_delay,
         policy=webhook_policy(settings),
+        claim_ahead=settings.lease_seconds,
     )
-    if outcomes is None:
-        return len(group)
+    if applied.outcomes is None:
+        return len(group), applied.next
     elapsed = time.perf_counter() - started
     ids = [r["id"] for r in group]
-    for row, outcome in zip(group, outcomes, strict=True):
+    for row, outcome in zip(group, applied.outcomes, strict=True):
         counts = outcome.counts
         metrics.observe_applied(row["kind"], counts, elapsed / len(group))
         log.info(
@@ -61,16 +69,18 @@ def run_once(
         )
     if on_webhooks is not None and any(r["notify_url"] for r in group):
         on_webhooks()
-    return len(group)
+    return len(group), applied.next
 
 
 def drain(db: Database, settings: Settings, worker_id: str | None = None) -> int:
     """Apply everything that is claimable now (tests, CLI); return how many processes ran."""
     worker_id = worker_id or new_worker_id()
-    n = 0
-    while done := run_once(db, settings, worker_id):
-        n += done
-    return n
+    n, ahead = run_once(db, settings, worker_id)
+    total = n
+    while n:
+        n, ahead = run_once(db, settings, worker_id, claimed=ahead)
+        total += n
+    return total
 
 
 class Worker:
@@ -102,17 +112,24 @@ class Worker:
     def run(self) -> None:
         log.info("worker.started", extra={"worker_id": self.worker_id})
         backoff = self.settings.poll_interval
+        ahead: list[RowMapping] = []
         while not self.stop_event.is_set():
             try:
-                did = run_once(self.db, self.settings, self.worker_id, self.on_webhooks)
+                did, ahead = run_once(
+                    self.db, self.settings, self.worker_id, self.on_webhooks, claimed=ahead
+                )
                 backoff = self.settings.poll_interval
             except Exception:
                 log.exception("worker.loop_error")
-                did = False
+                did, ahead = 0, []
                 backoff = min(max(backoff * 2, 0.1), 5.0)
             if not did:
                 self.wake_event.wait(backoff)
                 self.wake_event.clear()
+        try:  # claimed ahead and never begun: back to the queue, the attempt not counted
+            lifecycle.unclaim(self.db, ahead, self.worker_id)
+        except Exception:  # the database is away: the lease runs out and another takes it
+            log.exception("worker.unclaim_failed")
         log.info("worker.stopped", extra={"worker_id": self.worker_id})
 
     def start_thread(self) -> threading.Thread:

@@ -54,6 +54,7 @@ def test_applying_a_batch_looks_every_row_up_by_key(sqlite_only, db, settings, a
 
 def _explain_all(db, statements):
     assert statements
+    statements.on = False
     with db.read_engine.connect() as conn:
         for sql, params in statements:
             plan = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, params).all()
@@ -62,14 +63,26 @@ def _explain_all(db, statements):
             assert not unkeyed, f"{sql}\n{details}"
 
 
-def _capture(db):
-    statements: list[tuple[str, object]] = []
+class _Captured(list):
+    """The SELECTs SQLite ran, as it ran them (parameters expanded), whichever layer sent them:
+    the hot reads go to the driver's cursor, past SQLAlchemy's events."""
 
-    @event.listens_for(db.write_engine, "before_cursor_execute")
-    @event.listens_for(db.read_engine, "before_cursor_execute")
-    def capture(conn, cursor, statement, parameters, context, executemany):
-        if statement.lstrip().upper().startswith("SELECT") and not executemany:
-            statements.append((statement, parameters))
+    def __init__(self) -> None:
+        super().__init__()
+        self.on = True
+
+    def __call__(self, sql: str) -> None:
+        if self.on and sql.lstrip().upper().startswith("SELECT"):
+            self.append((sql, {}))
+
+
+def _capture(db):
+    statements = _Captured()
+
+    @event.listens_for(db.write_engine, "checkout")
+    @event.listens_for(db.read_engine, "checkout")
+    def capture(dbapi_connection, record, proxy):
+        dbapi_connection.set_trace_callback(statements)
 
     return statements
 
@@ -150,6 +163,7 @@ def test_a_search_on_a_searchable_attribute_ranges_and_sorts_by_its_index(
                 limit=5,
             )
             search.search(conn, t, query)
+    statements.on = False
     with db.read_engine.connect() as conn:
         for sql, params in statements:
             if "LIMIT" not in sql:

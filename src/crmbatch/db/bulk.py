@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
@@ -20,8 +21,16 @@ def is_pg(conn: Connection) -> bool:
     return conn.dialect.name == "postgresql"
 
 
-def rows(conn: Connection, sql: str, params: dict[str, Any]) -> list[Any]:
-    return list(conn.exec_driver_sql(sql, params))
+def rows(conn: Connection, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """The rows of a raw statement (in the driver's parameter style) as plain tuples, read on
+    the connection's own cursor: the hot reads of a batch return thousands of rows, and
+    wrapping each one in a SQLAlchemy row costs more than the database took to find it."""
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(sql, params)
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
 
 
 def one_of(
@@ -65,6 +74,23 @@ def probe(
     return f"{select} AND {column} IN (SELECT value FROM json_each(:values))", to_json(list(values))
 
 
+def execute(conn: Connection, sql: str, params: dict[str, Any]) -> None:
+    """A raw statement that returns nothing, on the connection's own cursor (see :func:`rows`):
+    the few statements every batch runs, without building and caching a SQLAlchemy statement
+    each time."""
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(sql, params)
+    finally:
+        cursor.close()
+
+
+def at(conn: Connection, moment: datetime) -> Any:
+    """A timestamp as a raw statement binds it: as SQLAlchemy stores it on SQLite (text), an
+    aware datetime on PostgreSQL."""
+    return moment if is_pg(conn) else timestamp(moment)
+
+
 def param(conn: Connection, name: str) -> str:
     """A named parameter in the driver's own style (for ``exec_driver_sql``)."""
     return f"%({name})s" if is_pg(conn) else f":{name}"
@@ -104,6 +130,12 @@ def to_json(value: Any) -> str:
     return codec.dumps_text(value)
 
 
+def raw(text: str) -> orjson.Fragment:
+    """JSON text placed as it is inside a document :func:`to_json` writes (written once per
+    record, whichever backend it goes to)."""
+    return orjson.Fragment(text)
+
+
 def write(
     conn: Connection,
     sqlite_sql: str,
@@ -111,14 +143,15 @@ def write(
     pg_sql: str,
     pg_rows: list[dict[str, Any]],
     at: datetime | None = None,
+    **constants: Any,
 ) -> None:
     """One bulk statement: SQLite's executemany, or PostgreSQL's whole batch as one JSON value
-    (``%(rows)s``, with ``%(at)s`` the timestamp).
+    (``%(rows)s``, with ``%(at)s`` the timestamp and each of ``constants`` by its name).
 
     The hot writes bypass SQLAlchemy's per-row parameter processing, which costs as much as the
     database itself here (see PERFORMANCE.md and benchmarks/upsert.py).
     """
     if is_pg(conn):
-        conn.exec_driver_sql(pg_sql, {"rows": to_json(pg_rows), "at": at})
+        conn.exec_driver_sql(pg_sql, {"rows": to_json(pg_rows), "at": at, **constants})
     else:
         conn.exec_driver_sql(sqlite_sql, sqlite_rows)

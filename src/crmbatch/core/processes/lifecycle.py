@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -42,29 +43,61 @@ def claim_group(
     """Lease the next process and the queued ones right behind it in its partition (same kind,
     up to ``max_items`` items): one claim, committed before anything is applied."""
     with db.write(background=True) as conn:
-        now = clock.now()  # inside the transaction: never before what it waited for
-        lease_until = now + timedelta(seconds=lease_seconds)
-        head = store.claim_next(
-            conn,
-            worker_id=worker_id,
-            now=now,
-            lease_until=lease_until,
-            skip_locked=not db.is_sqlite,
+        return _claim(
+            conn, worker_id, lease_seconds, skip_locked=not db.is_sqlite, max_items=max_items
         )
-        if head is None:
-            return []
-        if head["kind"] not in runner.GROUPABLE or head["received"] >= max_items:
-            return [head]
-        followers = store.claim_followers(
-            conn, head, worker_id=worker_id, now=now, lease_until=lease_until, max_items=max_items
-        )
-        return [head, *followers]
+
+
+def _claim(
+    conn: Connection,
+    worker_id: str,
+    lease_seconds: float,
+    *,
+    skip_locked: bool,
+    max_items: int = MAX_GROUP_ITEMS,
+    payload: bool = True,
+) -> list[RowMapping]:
+    now = clock.now()  # inside the transaction: never before what it waited for
+    lease_until = now + timedelta(seconds=lease_seconds)
+    head = store.claim_next(
+        conn,
+        worker_id=worker_id,
+        now=now,
+        lease_until=lease_until,
+        skip_locked=skip_locked,
+        payload=payload,
+    )
+    if head is None:
+        return []
+    if head["kind"] not in runner.GROUPABLE or head["received"] >= max_items:
+        return [head]
+    followers = store.claim_followers(
+        conn,
+        head,
+        worker_id=worker_id,
+        now=now,
+        lease_until=lease_until,
+        max_items=max_items,
+        payload=payload,
+    )
+    return [head, *followers]
 
 
 def claim(db: Database, worker_id: str, lease_seconds: float) -> RowMapping | None:
     """Lease the next process alone."""
     group = claim_group(db, worker_id, lease_seconds, max_items=1)
     return group[0] if group else None
+
+
+@dataclass
+class Applied:
+    """What :func:`apply_group` did: the outcomes (``None``: the group was no longer this
+    worker's, or the attempt failed and was given back) and the group it claimed next."""
+
+    outcomes: list[Outcome] | None
+    #: leased in the transaction that completed this group (see ``claim_ahead``): the worker
+    #: applies it next, or gives it back with :func:`unclaim`
+    next: list[RowMapping] = field(default_factory=list)
 
 
 def apply_claimed(
@@ -79,36 +112,74 @@ def apply_claimed(
     deliveries that announce them; their outcomes, or None if they were no longer ours to apply
     or the attempt failed (then they are given back)."""
     rows = claimed if isinstance(claimed, list) else [claimed]
-    group = runner.group_of(rows)
+    return apply_group(db, rows, worker_id, policy=policy, debug_delay=debug_delay).outcomes
+
+
+def apply_group(
+    db: Database,
+    rows: list[RowMapping],
+    worker_id: str,
+    *,
+    policy: webhooks.RetryPolicy = webhooks.RetryPolicy(),
+    debug_delay: float = 0.0,
+    claim_ahead: float | None = None,
+) -> Applied:
+    """Apply a claimed group in one transaction (see :func:`apply_claimed`).
+
+    With ``claim_ahead`` (a lease, in seconds) the same transaction also claims the next group,
+    so that a busy worker pays one write transaction per group, not two: the claim is still
+    committed before that group is applied, exactly as :func:`claim_group` would.
+    """
+    following: list[RowMapping] = []
     try:
         prepared = None
         if db.is_sqlite:  # one writer at a time there: do the reading and computing before
             with db.read() as conn:
+                rows = _with_payloads(conn, rows)
+                group = runner.group_of(rows)
                 prepared = runner.prepare(conn, group)
         with db.write(background=True) as conn:
+            if not db.is_sqlite:
+                rows = _with_payloads(conn, rows)
+                group = runner.group_of(rows)
             if not _still_ours(conn, rows, worker_id, for_update=not db.is_sqlite):
-                return None
+                return Applied(None)
             outcomes = runner.run(conn, group, prepared)
             if debug_delay:
                 time.sleep(debug_delay)
             complete(conn, rows, outcomes, policy)
+            if claim_ahead is not None:
+                following = _claim(
+                    conn, worker_id, claim_ahead, skip_locked=not db.is_sqlite, payload=False
+                )
     except Exception as exc:
         ids = [r["id"] for r in rows]
         log.exception("process.apply_failed", extra={"process_id": ids[0], "group": ids})
         for row in rows:
             give_back(db, row, worker_id, exc, policy)
-        return None
-    return outcomes
+        return Applied(None)
+    return Applied(outcomes, following)
+
+
+def _with_payloads(conn: Connection, rows: list[RowMapping]) -> list[RowMapping]:
+    """The rows with their payloads (a group claimed ahead was leased without them: they are
+    read here, outside the write lock on SQLite)."""
+    if all("payload" in r for r in rows):
+        return rows
+    return store.rows(conn, [r["id"] for r in rows])
+
+
+def unclaim(db: Database, rows: list[RowMapping], worker_id: str) -> None:
+    """Give back a group this worker leased but will not apply (it is stopping)."""
+    if rows:
+        with db.write() as conn:
+            store.unclaim(conn, [r["id"] for r in rows], worker_id)
 
 
 def _still_ours(conn: Connection, rows: list[RowMapping], worker_id: str, for_update: bool) -> bool:
     for row in rows:
         current = store.lock(conn, row["id"], for_update=for_update)
-        if (
-            current is None
-            or current["status"] != "in_process"
-            or current["worker_id"] != worker_id
-        ):
+        if current is None or current != ("in_process", worker_id):
             log.info("process.lost", extra={"process_id": row["id"]})
             return False
     return True

@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
+from crmbatch.db import bulk
 from crmbatch.db.bulk import param
 from crmbatch.db.tables import process_results, processes
 
@@ -74,66 +75,67 @@ def forget_idempotency_key(conn: Connection, process_id: int) -> None:
     )
 
 
-def _not_before_request(now: datetime) -> Any:
-    """``now``, or the request's own time when that is later: a worker's clock is read before
-    its claim sees the newly committed process, so it can be a little earlier (PostgreSQL)."""
-    p = processes
-    return sa.case((p.c.requested_at > now, p.c.requested_at), else_=now)
-
-
 def next_claimable(
     conn: Connection, *, now: datetime, skip_locked: bool, only_id: int | None = None
 ) -> int | None:
     """The oldest process whose partition has nothing older unfinished (a process whose lease
     ran out counts: its worker died). With ``skip_locked`` (PostgreSQL) concurrent workers pass
     over each other's rows instead of waiting. With ``only_id``, that process or none."""
-    p = processes
-    earlier = processes.alias("earlier")
-    blocked = (
-        sa.select(earlier.c.id)
-        .where(
-            earlier.c.partition_key == p.c.partition_key,
-            earlier.c.id < p.c.id,
-            earlier.c.status.in_(UNFINISHED),
-        )
-        .exists()
-    )
     if only_id is not None:  # by primary key: no scan of the queue
-        query = sa.select(p.c.id).where(p.c.id == only_id, p.c.status == "queued", ~blocked)
-    else:
-        query = (
-            sa.select(p.c.id)
+        p = processes
+        earlier = processes.alias("earlier")
+        blocked = (
+            sa.select(earlier.c.id)
             .where(
-                sa.or_(
-                    p.c.status == "queued",
-                    sa.and_(p.c.status == "in_process", p.c.lease_until < now),
-                ),
-                ~blocked,
+                earlier.c.partition_key == p.c.partition_key,
+                earlier.c.id < p.c.id,
+                earlier.c.status.in_(UNFINISHED),
             )
-            .order_by(p.c.id)
-            .limit(1)
+            .exists()
         )
-    if skip_locked:
-        query = query.with_for_update(skip_locked=True, of=p)
-    value = conn.execute(query).scalar()
-    return None if value is None else int(value)
+        query = sa.select(p.c.id).where(p.c.id == only_id, p.c.status == "queued", ~blocked)
+        if skip_locked:
+            query = query.with_for_update(skip_locked=True, of=p)
+        value = conn.execute(query).scalar()
+        return None if value is None else int(value)
+    sql = _CLAIMABLE + (" FOR UPDATE OF p SKIP LOCKED" if skip_locked else "")
+    found = bulk.rows(conn, sql.format(now=param(conn, "now")), {"now": bulk.at(conn, now)})
+    return int(found[0][0]) if found else None
+
+
+#: the next process to claim: written out once (it runs for every batch a worker applies)
+_CLAIMABLE = (
+    "SELECT p.id FROM processes AS p"
+    " WHERE (p.status = 'queued' OR p.status = 'in_process' AND p.lease_until < {now})"
+    " AND NOT EXISTS (SELECT earlier.id FROM processes AS earlier"
+    " WHERE earlier.partition_key = p.partition_key AND earlier.id < p.id"
+    " AND earlier.status IN ('queued', 'in_process'))"
+    " ORDER BY p.id LIMIT 1"
+)
 
 
 def take(
     conn: Connection, ids: list[int], *, worker_id: str, now: datetime, lease_until: datetime
 ) -> None:
-    """Lease processes to ``worker_id``: in process, one more attempt."""
-    p = processes
-    conn.execute(
-        p.update()
-        .where(p.c.id.in_(ids))
-        .values(
-            status="in_process",
-            worker_id=worker_id,
-            lease_until=lease_until,
-            started_at=sa.func.coalesce(p.c.started_at, _not_before_request(now)),
-            attempts=p.c.attempts + 1,
-        )
+    """Lease processes to ``worker_id``: in process, one more attempt (started at ``now``, or
+    at the request's own time when that is later: a worker's clock is read before its claim
+    sees the newly committed process, so it can be a little earlier on PostgreSQL)."""
+    now_p, lease_p, worker_p = (param(conn, n) for n in ("now", "lease", "worker"))
+    pg = bulk.is_pg(conn)
+    target = "id = ANY(%(ids)s)" if pg else "id IN (SELECT value FROM json_each(:ids))"
+    bulk.execute(
+        conn,
+        f"UPDATE processes SET status = 'in_process', worker_id = {worker_p},"
+        f" lease_until = {lease_p}, attempts = attempts + 1,"
+        f" started_at = coalesce(started_at,"
+        f" CASE WHEN requested_at > {now_p} THEN requested_at ELSE {now_p} END)"
+        f" WHERE {target}",
+        {
+            "ids": list(ids) if pg else bulk.to_json(list(ids)),
+            "now": bulk.at(conn, now),
+            "lease": bulk.at(conn, lease_until),
+            "worker": worker_id,
+        },
     )
 
 
@@ -152,13 +154,15 @@ def claim_next(
     lease_until: datetime,
     skip_locked: bool,
     only_id: int | None = None,
+    payload: bool = True,
 ) -> RowMapping | None:
-    """Take the next claimable process (see :func:`next_claimable`) and lease it."""
+    """Take the next claimable process (see :func:`next_claimable`) and lease it (its row, with
+    its payload or without)."""
     process_id = next_claimable(conn, now=now, skip_locked=skip_locked, only_id=only_id)
     if process_id is None:
         return None
     take(conn, [process_id], worker_id=worker_id, now=now, lease_until=lease_until)
-    return rows(conn, [process_id])[0]
+    return rows(conn, [process_id], payload=payload)[0]
 
 
 def follower_ids(
@@ -209,6 +213,7 @@ def claim_followers(
     now: datetime,
     lease_until: datetime,
     max_items: int,
+    payload: bool = True,
 ) -> list[RowMapping]:
     """Lease the queued processes right behind ``head`` (see :func:`follower_ids`)."""
     lock = conn.dialect.name == "postgresql"
@@ -216,14 +221,14 @@ def claim_followers(
     if not taken:
         return []
     take(conn, taken, worker_id=worker_id, now=now, lease_until=lease_until)
-    return rows(conn, taken)
+    return rows(conn, taken, payload=payload)
 
 
-def lock(conn: Connection, process_id: int, *, for_update: bool) -> RowMapping | None:
-    query = sa.select(*_SUMMARY).where(processes.c.id == process_id)
-    if for_update:
-        query = query.with_for_update()
-    return conn.execute(query).mappings().first()
+def lock(conn: Connection, process_id: int, *, for_update: bool) -> tuple[str, str | None] | None:
+    """(status, worker id) of a process, its row locked with ``for_update`` (PostgreSQL)."""
+    sql = f"SELECT status, worker_id FROM processes WHERE id = {param(conn, 'id')}"
+    found = bulk.rows(conn, sql + (" FOR UPDATE" if for_update else ""), {"id": process_id})
+    return (found[0][0], found[0][1]) if found else None
 
 
 def complete(
@@ -241,26 +246,31 @@ def complete(
 ) -> None:
     """Mark a process done with its counts and results (``results_text``: already as JSON) and
     how many items carry warnings."""
-    conn.execute(
-        processes.update()
-        .where(processes.c.id == process_id)
-        .values(
-            status=status,
-            counts=counts,
-            completed_at=at,
-            lease_until=None,
-            error=error,
-            unapplied=unapplied,
-            warned=warned,
-        )
+    names = ("id", "status", "counts", "at", "error", "unapplied", "warned", "results")
+    id_, status_, counts_, at_, error_, unapplied_, warned_, results_ = (
+        param(conn, n) for n in names
     )
-    if results_text is None:
-        conn.execute(process_results.insert().values(process_id=process_id, results=results))
-        return
-    conn.exec_driver_sql(
-        "INSERT INTO process_results (process_id, results)"
-        f" VALUES ({param(conn, 'id')}, {param(conn, 'results')})",
-        {"id": process_id, "results": results_text},
+    cast = "::jsonb" if bulk.is_pg(conn) else ""
+    bulk.execute(
+        conn,
+        f"UPDATE processes SET status = {status_}, counts = {counts_}{cast},"
+        f" completed_at = {at_}, lease_until = NULL, error = {error_},"
+        f" unapplied = {unapplied_}, warned = {warned_} WHERE id = {id_}",
+        {
+            "id": process_id,
+            "status": status,
+            "counts": bulk.to_json(counts),
+            "at": bulk.at(conn, at),
+            "error": error,
+            "unapplied": unapplied,
+            "warned": warned,
+        },
+    )
+    text = bulk.to_json(results) if results_text is None else results_text
+    bulk.execute(
+        conn,
+        f"INSERT INTO process_results (process_id, results) VALUES ({id_}, {results_})",
+        {"id": process_id, "results": text},
     )
 
 
@@ -293,6 +303,23 @@ def release(conn: Connection, process_id: int, worker_id: str, *, error: str | N
         .where(processes.c.id == process_id, processes.c.worker_id == worker_id)
         .where(processes.c.status == "in_process")
         .values(status="queued", worker_id=None, lease_until=None, error=error)
+    )
+
+
+def unclaim(conn: Connection, ids: list[int], worker_id: str) -> None:
+    """Give back processes a worker leased but never began to apply (it is stopping): queued
+    again as if never claimed, the attempt not counted."""
+    p = processes
+    conn.execute(
+        p.update()
+        .where(p.c.id.in_(ids), p.c.worker_id == worker_id, p.c.status == "in_process")
+        .values(
+            status="queued",
+            worker_id=None,
+            lease_until=None,
+            attempts=p.c.attempts - 1,
+            started_at=sa.case((p.c.attempts <= 1, None), else_=p.c.started_at),
+        )
     )
 
 

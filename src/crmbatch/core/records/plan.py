@@ -43,7 +43,15 @@ from crmbatch.core.records import links, store
 from crmbatch.core.records.failures import Failure, Invalid
 from crmbatch.core.records.limits import MAX_ATTRIBUTES, MAX_IDENTIFIER
 from crmbatch.core.records.validate import AttributeChecker, Checked
-from crmbatch.core.results import Outcome, Problem, Result, cap_warnings, error, problem
+from crmbatch.core.results import (
+    MAX_WARNINGS,
+    Outcome,
+    Problem,
+    Result,
+    cap_warnings,
+    error,
+    problem,
+)
 from crmbatch.core.schema.model import ID_AS_EXT_ID, AccountSchema, ObjectType
 from crmbatch.core.schema.service import unique_kind
 from crmbatch.core.values import identifier_of
@@ -51,6 +59,10 @@ from crmbatch.core.values import identifier_of
 #: names the item at a position of the batch in messages (a group of processes names the
 #: process and the item within it)
 Origin = Callable[[int], str]
+
+
+#: no stored value (``None`` is never stored: a null clears)
+_ABSENT = object()
 
 
 def _is_id(text: str) -> bool:
@@ -109,6 +121,8 @@ class Batch:
         self.initial_links: dict[tuple[int, int], frozenset[int]] = {}
         self.next_temp = -1
         self.unique_keys = {a.key for a in t.unique_attributes}
+        #: (key, identifiers-table kind) of each unique attribute
+        self.unique = [(key, unique_kind(key)) for key in sorted(self.unique_keys)]
         self._pairs: dict[tuple[str, Any], tuple[str, str]] = {}
 
     # -- bulk reads --------------------------------------------------------------------------
@@ -319,12 +333,9 @@ class Batch:
         # what the item sets explicitly wins over identifiers given only to find the contact
         return rec, command, {**found.claims, **attrs}, found.warnings
 
-    def _checked(self, c: dict[str, Any], checker: AttributeChecker, prechecked: bool) -> Checked:
-        """The command's attributes, checked (unless they were, at accept, against this very
-        schema), with what accept warned about first."""
+    def _checked(self, c: dict[str, Any], checker: AttributeChecker) -> Checked:
+        """The command's attributes, checked, with what accept warned about first."""
         attrs = c.get("attributes") or {}
-        if prechecked:
-            return Checked(attrs, [], list(c.get("warnings") or ()))
         if len(attrs) > MAX_ATTRIBUTES:
             raise Failure(
                 "too_many_attributes",
@@ -359,20 +370,24 @@ class Batch:
         results: list[Result] = []
         touched: dict[int, Rec] = {}
         for index, c in enumerate(self.commands):
-            warnings: list[Problem] = c.get("warnings") or []
+            given = c.get("warnings")
+            warnings: list[Problem] = list(given) if given else []
             try:
                 if c.get("reject") is not None:
                     raise Invalid([c["reject"]])
-                checked = self._checked(c, checker, prechecked)
-                warnings = checked.warnings
-                attrs = checked.attributes
+                if prechecked:  # checked at accept against this very schema
+                    attrs = c.get("attributes") or {}
+                else:
+                    checked = self._checked(c, checker)
+                    warnings = checked.warnings
+                    attrs = checked.attributes
                 if c.get("identify") is not None:
                     rec, c, attrs, found = self._identify(c, attrs, index)
                     warnings = warnings + found
                 else:
                     rec = self._target(c, index)
-                link_ops = links.operations(self, rec, c)
-                claims = self._unique_claims(rec, attrs, c, warnings)
+                link_ops = links.operations(self, rec, c) if c.get("associations") else []
+                claims = self._unique_claims(rec, attrs, c, warnings) if self.unique else None
             except Failure as f:
                 # the identifiers the command named, so the caller can tell which one failed
                 failed = Result(index, "failed", c.get("id"), c.get("ext_id"), f.errors)
@@ -381,7 +396,9 @@ class Batch:
                 continue
             status = self._merge(index, rec, attrs, c, claims, link_ops)
             touched[id(rec)] = rec
-            results.append(Result(index, status, rec.id, rec.ext_id, [], cap_warnings(warnings)))
+            if len(warnings) > MAX_WARNINGS:
+                warnings = cap_warnings(warnings)
+            results.append(Result(index, status, rec.id, rec.ext_id, [], warnings))
         return Outcome(results), list(touched.values())
 
     def link_targets(self) -> list[int]:
@@ -399,39 +416,39 @@ class Batch:
         with a warning instead (its other changes still apply, and nothing is stolen).
         """
         claims: dict[str, str | None] = {}
-        if not self.unique_keys:
-            return claims
         match = c.get("match")
-        for key in self.unique_keys:
+        for key, kind in self.unique:
             if key in attrs:
                 value = attrs[key]
             elif match and match[0] == key:
                 value = match[1]
             else:
                 continue
-            norm = None if value is None else self.pair(key, value)[1]
-            if norm is not None and len(norm) > MAX_IDENTIFIER:
+            if value is None:
+                claims[key] = None
+                continue
+            norm = self.pair(key, value)[1]
+            if len(norm) > MAX_IDENTIFIER:
                 raise Failure(
                     "invalid_value",
                     f"attributes.{key}",
                     f"{key}: a unique value is at most {MAX_IDENTIFIER} characters "
                     f"(got {len(norm)})",
                 )
-            if norm is not None:
-                owner = self.owners.get((unique_kind(key), norm))
-                if owner is not None and owner != rec.id:
-                    message = f"{key} {value!r} already belongs to {self.label(self.by_id[owner])}"
-                    if c.get("identify") is None:
-                        raise Failure("unique_violation", f"attributes.{key}", message)
-                    del attrs[key]
-                    warnings.append(
-                        problem(
-                            "unique_violation",
-                            f"attributes.{key}",
-                            f"{message}; it was not applied",
-                        )
+            owner = self.owners.get((kind, norm))
+            if owner is not None and owner != rec.id:
+                message = f"{key} {value!r} already belongs to {self.label(self.by_id[owner])}"
+                if c.get("identify") is None:
+                    raise Failure("unique_violation", f"attributes.{key}", message)
+                del attrs[key]
+                warnings.append(
+                    problem(
+                        "unique_violation",
+                        f"attributes.{key}",
+                        f"{message}; it was not applied",
                     )
-                    continue
+                )
+                continue
             claims[key] = norm
         return claims
 
@@ -441,14 +458,15 @@ class Batch:
         rec: Rec,
         attrs: dict[str, Any],
         c: dict[str, Any],
-        claims: dict[str, str | None],
+        claims: dict[str, str | None] | None,
         link_ops: list[links.LinkOp],
     ) -> str:
         if c.get("match"):
             key, value = c["match"]
             if key not in attrs:
                 attrs = {**attrs, key: value}
-        self._claim(rec, claims)
+        if claims:
+            self._claim(rec, claims)
         changes = self._change(rec, attrs)
         ext_changed = False
         if c.get("ext_id") is not None and rec.ext_id != c["ext_id"]:
@@ -459,7 +477,7 @@ class Batch:
         if rec.ext_id is not None:
             self.by_ext[rec.ext_id] = rec
         self.by_id[rec.id] = rec
-        links_changed = links.apply(self.links, rec.id, link_ops)
+        links_changed = bool(link_ops) and links.apply(self.links, rec.id, link_ops)
         revived = rec.archived
         rec.archived = False
         if changes:
@@ -489,17 +507,19 @@ class Batch:
         """Merge ``attrs`` into the record; return what changed (``None``: cleared)."""
         if rec.is_new and not rec.attributes:  # nothing to compare with
             changes = {k: v for k, v in attrs.items() if v is not None}
-            rec.attributes.update(changes)
+            rec.attributes = dict(changes)
             return changes
         changes = {}
+        stored = rec.attributes
         for key, value in attrs.items():
-            old = rec.attributes.get(key)
             if value is None:
-                if key in rec.attributes:
-                    del rec.attributes[key]
+                if key in stored:
+                    del stored[key]
                     changes[key] = None
-            elif old != value or type(old) is not type(value):
-                rec.attributes[key] = value
+                continue
+            old = stored.get(key, _ABSENT)
+            if old is _ABSENT or old != value or type(old) is not type(value):
+                stored[key] = value
                 changes[key] = value
         return changes
 

@@ -118,8 +118,14 @@ def count_live(conn: Connection, ids: Sequence[int]) -> int:
     return int(_rows(conn, f"SELECT count(*) FROM ({probed}) AS live", {"values": param})[0][0])
 
 
-def insert_records(conn: Connection, rows: list[dict[str, Any]], at: datetime) -> None:
-    """Each row: ``id``, ``account_id``, ``object_type_id``, ``ext_id``, ``attributes``."""
+#: a record as the hot writes take it: (id, ext_id, attributes as JSON text)
+RecordRow = tuple[int, str | None, str]
+
+
+def insert_records(
+    conn: Connection, account_id: int, type_id: int, rows: list[RecordRow], at: datetime
+) -> None:
+    """New records of one type, their attributes already JSON text (written as they are)."""
     if not rows:
         return
     ts = bulk.timestamp(at)
@@ -127,24 +133,15 @@ def insert_records(conn: Connection, rows: list[dict[str, Any]], at: datetime) -
         conn,
         "INSERT INTO records (id, account_id, object_type_id, ext_id, attributes, created_at,"
         " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [
-            (
-                r["id"],
-                r["account_id"],
-                r["object_type_id"],
-                r["ext_id"],
-                bulk.to_json(r["attributes"]),
-                ts,
-                ts,
-            )
-            for r in rows
-        ],
+        [(rid, account_id, type_id, ext, attrs, ts, ts) for rid, ext, attrs in rows],
         "INSERT INTO records (id, account_id, object_type_id, ext_id, attributes, created_at,"
-        " updated_at) SELECT t.id, t.account_id, t.object_type_id, t.ext_id, t.attributes,"
+        " updated_at) SELECT t.id, %(account)s, %(type)s, t.ext_id, t.attributes,"
         " %(at)s, %(at)s FROM jsonb_to_recordset(%(rows)s::jsonb) AS t(id bigint,"
-        " account_id bigint, object_type_id bigint, ext_id text, attributes jsonb)",
-        rows,
+        " ext_id text, attributes jsonb)",
+        [{"id": rid, "ext_id": ext, "attributes": bulk.raw(attrs)} for rid, ext, attrs in rows],
         at,
+        account=account_id,
+        type=type_id,
     )
 
 
@@ -163,8 +160,8 @@ def release_ext_ids(conn: Connection, ids: Sequence[int]) -> None:
     conn.exec_driver_sql(f"UPDATE records SET ext_id = NULL WHERE {condition}", {"values": param})
 
 
-def update_records(conn: Connection, rows: list[dict[str, Any]], at: datetime) -> None:
-    """Each row: ``id``, ``attributes``, ``ext_id``; un-archives the record."""
+def update_records(conn: Connection, rows: list[RecordRow], at: datetime) -> None:
+    """Set the attributes (JSON text) and ext_id of records; un-archives them."""
     if not rows:
         return
     ts = bulk.timestamp(at)
@@ -172,12 +169,12 @@ def update_records(conn: Connection, rows: list[dict[str, Any]], at: datetime) -
         conn,
         "UPDATE records SET attributes = ?, ext_id = ?, updated_at = ?, archived_at = NULL"
         " WHERE id = ?",
-        [(bulk.to_json(r["attributes"]), r["ext_id"], ts, r["id"]) for r in rows],
+        [(attrs, ext, ts, rid) for rid, ext, attrs in rows],
         "UPDATE records AS r SET attributes = t.attributes, ext_id = t.ext_id,"
         " updated_at = %(at)s, archived_at = NULL"
         " FROM jsonb_to_recordset(%(rows)s::jsonb) AS t(id bigint, attributes jsonb, ext_id text)"
         " WHERE r.id = t.id",
-        rows,
+        [{"id": rid, "ext_id": ext, "attributes": bulk.raw(attrs)} for rid, ext, attrs in rows],
         at,
     )
 
@@ -194,28 +191,36 @@ def delete_identifiers(conn: Connection, type_id: int, pairs: list[tuple[str, st
         )
 
 
-def insert_identifiers(conn: Connection, rows: list[dict[str, Any]]) -> None:
+#: an identifier as the hot writes take it: (kind, normalised value, record id)
+IdentifierRow = tuple[str, str, int]
+
+
+def insert_identifiers(
+    conn: Connection, account_id: int, type_id: int, rows: list[IdentifierRow]
+) -> None:
+    """Identifier values of records of one type."""
     if not rows:
         return
     bulk.write(
         conn,
         "INSERT INTO identifiers (object_type_id, kind, value, record_id, account_id)"
         " VALUES (?, ?, ?, ?, ?)",
-        [
-            (r["object_type_id"], r["kind"], r["value"], r["record_id"], r["account_id"])
-            for r in rows
-        ],
+        [(type_id, kind, value, rid, account_id) for kind, value, rid in rows],
         "INSERT INTO identifiers (object_type_id, kind, value, record_id, account_id)"
-        " SELECT t.object_type_id, t.kind, t.value, t.record_id, t.account_id"
-        " FROM jsonb_to_recordset(%(rows)s::jsonb) AS t(object_type_id bigint, kind text,"
-        " value text,"
-        " record_id bigint, account_id bigint)",
-        rows,
+        " SELECT %(type)s, t.kind, t.value, t.record_id, %(account)s"
+        " FROM jsonb_to_recordset(%(rows)s::jsonb) AS t(kind text, value text, record_id bigint)",
+        [{"kind": kind, "value": value, "record_id": rid} for kind, value, rid in rows],
+        account=account_id,
+        type=type_id,
     )
 
 
-def insert_history(conn: Connection, rows: list[dict[str, Any]], at: datetime) -> None:
-    """Each row: ``account_id``, ``record_id``, ``process_id``, ``changes``."""
+#: a change as the hot writes take it: (record id, process id, the attributes it set as JSON)
+ChangeRow = tuple[int, int | None, str]
+
+
+def insert_history(conn: Connection, account_id: int, rows: list[ChangeRow], at: datetime) -> None:
+    """One row per change of a record (its attributes already JSON text)."""
     if not rows:
         return
     ts = bulk.timestamp(at)
@@ -223,16 +228,14 @@ def insert_history(conn: Connection, rows: list[dict[str, Any]], at: datetime) -
         conn,
         "INSERT INTO record_history (account_id, record_id, process_id, changed_at, changes)"
         " VALUES (?, ?, ?, ?, ?)",
-        [
-            (r["account_id"], r["record_id"], r["process_id"], ts, bulk.to_json(r["changes"]))
-            for r in rows
-        ],
+        [(account_id, rid, pid, ts, changes) for rid, pid, changes in rows],
         "INSERT INTO record_history (account_id, record_id, process_id, changed_at, changes)"
-        " SELECT t.account_id, t.record_id, t.process_id, %(at)s, t.changes"
-        " FROM jsonb_to_recordset(%(rows)s::jsonb) AS t(account_id bigint, record_id bigint,"
-        " process_id bigint, changes jsonb)",
-        rows,
+        " SELECT %(account)s, t.record_id, t.process_id, %(at)s, t.changes"
+        " FROM jsonb_to_recordset(%(rows)s::jsonb) AS t(record_id bigint, process_id bigint,"
+        " changes jsonb)",
+        [{"record_id": rid, "process_id": pid, "changes": bulk.raw(c)} for rid, pid, c in rows],
         at,
+        account=account_id,
     )
 
 

@@ -18,6 +18,7 @@ from crmbatch.core.records import store
 from crmbatch.core.records.plan import Batch, Origin, Plan, Rec, _this_batch, plan_upsert
 from crmbatch.core.results import Outcome
 from crmbatch.core.schema.model import AccountSchema, ObjectType
+from crmbatch.db import codec
 
 #: the process of the whole batch, or of each command (a group of processes applied together)
 ProcessIds = int | list[int] | None
@@ -42,74 +43,53 @@ def _assign_ids(conn: Connection, touched: list[Rec], outcome: Outcome) -> dict[
     return remap
 
 
-def _write_records(batch: Batch, touched: list[Rec], at: datetime) -> None:
+def _write_records(batch: Batch, touched: list[Rec], process_id: ProcessIds, at: datetime) -> None:
+    """The records the batch created or changed, and their history: each record's attributes
+    are written as JSON once (a record created by one change has the attributes it was given,
+    so its history row holds the same text)."""
     conn, account_id = batch.conn, batch.schema.account_id
+    process_of = _process_of(process_id)
+    dumps = codec.dumps_text
+    inserted: list[store.RecordRow] = []
+    updated: list[store.RecordRow] = []
+    history: list[store.ChangeRow] = []
+    moved: list[int] = []
+    for r in touched:
+        changes = r.changes
+        if r.is_new:
+            text = dumps(r.attributes)
+            inserted.append((r.id, r.ext_id, text))
+            if len(changes) == 1:
+                history.append((r.id, process_of(changes[0][0]), text))
+                continue
+        else:
+            if r.stored_ext_id is not None and r.stored_ext_id != r.ext_id:
+                moved.append(r.id)
+            if r.dirty:
+                updated.append((r.id, r.ext_id, dumps(r.attributes)))
+        history.extend((r.id, process_of(index), dumps(change)) for index, change in changes)
     # ext_ids that move within the batch are released first: unique checks run row by row
-    store.release_ext_ids(
-        conn,
-        [r.id for r in touched if not r.is_new and r.stored_ext_id not in (None, r.ext_id)],
-    )
-    store.update_records(
-        conn,
-        [
-            {"id": r.id, "attributes": r.attributes, "ext_id": r.ext_id}
-            for r in touched
-            if not r.is_new and r.dirty
-        ],
-        at,
-    )
-    store.insert_records(
-        conn,
-        [
-            {
-                "id": r.id,
-                "account_id": account_id,
-                "object_type_id": batch.t.id,
-                "ext_id": r.ext_id,
-                "attributes": r.attributes,
-            }
-            for r in touched
-            if r.is_new
-        ],
-        at,
-    )
+    store.release_ext_ids(conn, moved)
+    store.update_records(conn, updated, at)
+    store.insert_records(conn, account_id, batch.t.id, inserted, at)
+    store.insert_history(conn, account_id, history, at)
 
 
-def _write_identifiers(batch: Batch, real_id: Callable[[int], int]) -> None:
-    final = {(k, v): real_id(o) for (k, v), o in batch.owners.items()}
-    gone = [pair for pair, owner in batch.initial_owners.items() if final.get(pair) != owner]
+def _write_identifiers(batch: Batch, remap: dict[int, int]) -> None:
+    """The identifier values that changed hands: gone from their old owner, given to the new
+    (a record this batch creates owns nothing yet, so its provisional id never matches)."""
+    initial, owners = batch.initial_owners, batch.owners
+    gone = [pair for pair, owner in initial.items() if owners.get(pair) != owner]
     store.delete_identifiers(batch.conn, batch.t.id, gone)
     store.insert_identifiers(
         batch.conn,
+        batch.schema.account_id,
+        batch.t.id,
         [
-            {
-                "object_type_id": batch.t.id,
-                "kind": k,
-                "value": v,
-                "record_id": o,
-                "account_id": batch.schema.account_id,
-            }
-            for (k, v), o in final.items()
-            if batch.initial_owners.get((k, v)) != o
+            (kind, value, owner if owner > 0 else remap[owner])
+            for (kind, value), owner in owners.items()
+            if initial.get((kind, value)) != owner
         ],
-    )
-
-
-def _write_history(batch: Batch, touched: list[Rec], process_id: ProcessIds, at: datetime) -> None:
-    process_of = _process_of(process_id)
-    store.insert_history(
-        batch.conn,
-        [
-            {
-                "account_id": batch.schema.account_id,
-                "record_id": r.id,
-                "process_id": process_of(index),
-                "changes": changes,
-            }
-            for r in touched
-            for index, changes in r.changes
-        ],
-        at,
     )
 
 
@@ -162,9 +142,8 @@ def write_plan(conn: Connection, plan: Plan, process_id: ProcessIds, at: datetim
     def real_id(i: int) -> int:
         return remap.get(i, i)
 
-    _write_records(batch, plan.touched, at)
-    _write_identifiers(batch, real_id)
-    _write_history(batch, plan.touched, process_id, at)
+    _write_records(batch, plan.touched, process_id, at)
+    _write_identifiers(batch, remap)
     _write_links(batch, real_id, at)
     return plan.outcome
 
