@@ -27,7 +27,7 @@ from crmbatch.core.records.limits import (
     MAX_LINKS_PER_TYPE,
     MAX_RECORDS,
 )
-from crmbatch.core.records.validate import AttributeChecker
+from crmbatch.core.records.validate import AttributeChecker, typed_check
 from crmbatch.core.results import cap_warnings
 from crmbatch.core.schema import service as schemas
 from crmbatch.core.schema.model import RESERVED_TYPES, TYPE_NAME, AccountSchema, ObjectType
@@ -112,8 +112,18 @@ def check_commands(
     type's schema is unchanged.
     """
     _check_count(len(commands), collection)
+    if typed_check(t).clean([c.get("attributes") or {} for c in commands]):
+        problems = [
+            found
+            for i, c in enumerate(commands)
+            if c.get("associations")
+            for found in _association_problems(f"{collection}[{i}]", c)
+        ]
+        if problems:
+            raise InvalidInput(problems)
+        return [c if "attributes" in c else {**c, "attributes": {}} for c in commands]
     checker = AttributeChecker(t)
-    problems: list[tuple[str, str]] = []
+    problems = []
     checked: list[dict[str, Any]] = []
     for i, c in enumerate(commands):
         where = f"{collection}[{i}]"
