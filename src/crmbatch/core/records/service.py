@@ -157,7 +157,16 @@ def upsert_submission(
     commands = _nfc_ext_ids(commands)
     if each_alone:
         _check_count(len(commands), collection)
-        payload = {"object_type": t.name, "fingerprint": None, "records": commands, "strict": True}
+        # when every value is plainly valid the worker need not check them again; otherwise
+        # each command is checked as it is applied, and fails alone
+        clean = typed_check(t).clean([c.get("attributes") or {} for c in commands])
+        fingerprint = t.fingerprint() if clean else None
+        payload = {
+            "object_type": t.name,
+            "fingerprint": fingerprint,
+            "records": commands,
+            "strict": True,
+        }
     else:
         checked = check_commands(t, commands, collection=collection)
         payload = {"object_type": t.name, "fingerprint": t.fingerprint(), "records": checked}
