@@ -69,25 +69,24 @@ def resolve(
     """
     contact: C | None = None
     matched_by: str | None = None
+    # who holds each identifier given, looked up once: the winner is the first holder found
+    given = [(kind, value) for kind in PRECEDENCE if (value := identity.get(kind)) is not None]
+    holders = {kind: owner(kind, value) for kind, value in given}
     if identity.get("id") is not None:
         contact = by_id(identity["id"])
         if contact is None:
             raise ContactNotFound(identity["id"])
         matched_by = "id"
     else:
-        for kind in PRECEDENCE:
-            value = identity.get(kind)
-            if value is not None:
-                contact = owner(kind, value)
-                if contact is not None:
-                    matched_by = kind
-                    break
+        for kind, _ in given:
+            if holders[kind] is not None:
+                contact, matched_by = holders[kind], kind
+                break
     out: Resolution[C] = Resolution(contact, matched_by)
-    for kind in PRECEDENCE:
-        value = identity.get(kind)
-        if value is None or kind == matched_by:
+    for kind, value in given:
+        if kind == matched_by:
             continue
-        other = owner(kind, value)
+        other = holders[kind]
         if other is not None and other is not contact:
             out.warnings.append(
                 {

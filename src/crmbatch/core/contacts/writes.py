@@ -27,7 +27,7 @@ from crmbatch.core.lists import service as lists
 from crmbatch.core.lists import store as lists_store
 from crmbatch.core.processes.service import Submission
 from crmbatch.core.records.limits import MAX_ATTRIBUTES
-from crmbatch.core.records.validate import AttributeChecker
+from crmbatch.core.records.validate import AttributeChecker, typed_check
 from crmbatch.core.results import Outcome, cap_warnings, error
 from crmbatch.core.schema.model import CONTACT_CHANNELS, AccountSchema
 
@@ -102,14 +102,19 @@ def _identity(given: ContactInput) -> tuple[dict[str, Any], list[dict[str, Any]]
     return identity, errors
 
 
-def _item(index: int, given: ContactInput, checker: AttributeChecker) -> dict[str, Any]:
-    """One stored item of a contacts process (``skip``: its first error, when it has any)."""
+def _item(
+    index: int, given: ContactInput, checker: AttributeChecker, *, clean: bool = False
+) -> dict[str, Any]:
+    """One stored item of a contacts process (``skip``: its first error, when it has any);
+    ``clean``: its attributes are known valid as they are (:class:`TypedCheck`)."""
     if given.mode not in MODES:
         raise ValueError(f"unknown contact write mode {given.mode!r}")
     identity, errors = _identity(given)
     attributes: dict[str, Any] = {}
     warnings: list[dict[str, Any]] = []
-    if len(given.attributes) > MAX_ATTRIBUTES:
+    if clean:
+        attributes = given.attributes
+    elif len(given.attributes) > MAX_ATTRIBUTES:
         message = f"at most {MAX_ATTRIBUTES} attributes per contact (got {len(given.attributes)})"
         errors.append(error("too_many_attributes", "attributes", message))
     else:
@@ -151,8 +156,10 @@ def _checked_items(
     schema: AccountSchema, inputs: list[ContactInput], start: int = 0
 ) -> list[dict[str, Any]]:
     """The stored items of ``inputs`` (numbered from ``start``), each with its ``errors``."""
-    checker = AttributeChecker(schema.types[CONTACT])
-    return [_item(start + index, given, checker) for index, given in enumerate(inputs)]
+    contact = schema.types[CONTACT]
+    checker = AttributeChecker(contact)
+    clean = typed_check(contact).clean([given.attributes for given in inputs])
+    return [_item(start + index, given, checker, clean=clean) for index, given in enumerate(inputs)]
 
 
 def submission(

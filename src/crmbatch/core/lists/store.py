@@ -179,11 +179,12 @@ def add_members(
     if not pairs:
         return
     rows = list(dict.fromkeys(pairs))
+    ts = bulk.timestamp(at)
     bulk.write(
         conn,
         "INSERT INTO list_members (list_id, contact_id, account_id, added_at) VALUES (?, ?, ?, ?)"
         " ON CONFLICT (list_id, contact_id) DO NOTHING",
-        [(lid, cid, account_id, bulk.timestamp(at)) for lid, cid in rows],
+        [(lid, cid, account_id, ts) for lid, cid in rows],
         "INSERT INTO list_members (list_id, contact_id, account_id, added_at)"
         " SELECT t.list_id, t.contact_id, t.account_id, %(at)s"
         " FROM jsonb_to_recordset(%(rows)s::jsonb) AS t(list_id bigint, contact_id bigint,"

@@ -105,6 +105,8 @@ def _type_ids(batch: Batch) -> Callable[[int], int]:
 
 
 def _write_links(batch: Batch, real_id: Callable[[int], int], at: datetime) -> None:
+    if batch.links == batch.initial_links:  # the batch linked and unlinked nothing
+        return
     links = {(real_id(a), real_id(b)): labels for (a, b), labels in batch.links.items()}
     initial = batch.initial_links
     type_of = _type_ids(batch)
