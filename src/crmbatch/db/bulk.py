@@ -121,6 +121,14 @@ def reserve_ids(conn: Connection, table: str, n: int) -> list[int]:
     return list(range(int(top) + 1, int(top) + 1 + n))
 
 
+def moment(value: Any) -> Any:
+    """A timestamp read with a raw statement, aware UTC: SQLite gives the text SQLAlchemy
+    stored, PostgreSQL an aware datetime."""
+    if isinstance(value, str):
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    return value
+
+
 def timestamp(at: datetime) -> str:
     """A timestamp as SQLAlchemy stores it in SQLite (naive UTC with microseconds)."""
     return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")

@@ -39,7 +39,7 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from crmbatch.core.contacts import identity
-from crmbatch.core.records import links, store
+from crmbatch.core.records import links, reads
 from crmbatch.core.records.failures import Failure, Invalid
 from crmbatch.core.records.limits import MAX_ATTRIBUTES, MAX_IDENTIFIER
 from crmbatch.core.records.validate import AttributeChecker, Checked
@@ -52,7 +52,7 @@ from crmbatch.core.results import (
     error,
     problem,
 )
-from crmbatch.core.schema.model import ID_AS_EXT_ID, AccountSchema, ObjectType
+from crmbatch.core.schema.model import AccountSchema, ObjectType
 from crmbatch.core.schema.service import unique_kind
 from crmbatch.core.values import identifier_of
 
@@ -66,10 +66,6 @@ _SIMPLE = frozenset({"ext_id", "attributes", "warnings"})
 
 #: no stored value (``None`` is never stored: a null clears)
 _ABSENT = object()
-
-
-def _is_id(text: str) -> bool:
-    return text.isdigit() and len(text) <= 18
 
 
 def _this_batch(index: int) -> str:
@@ -131,82 +127,11 @@ class Batch:
 
     # -- bulk reads --------------------------------------------------------------------------
 
-    def _wanted(
-        self,
-    ) -> tuple[set[int], set[str], set[tuple[str, str]], dict[str, tuple[set[int], set[str]]]]:
-        """The ids, ext_ids, unique values and association targets the commands name."""
-        ids: set[int] = set()
-        ext_ids: set[str] = set()
-        pairs: set[tuple[str, str]] = set()
-        wanted: dict[str, tuple[set[int], set[str]]] = {}
-        for c in self.commands:
-            if c.get("id") is not None:
-                ids.add(c["id"])
-            if c.get("ext_id") is not None:
-                ext_ids.add(c["ext_id"])
-            if c.get("match"):
-                key, value = c["match"]
-                pairs.add(self.pair(key, value))
-            for kind, value in (c.get("identify") or {}).items():
-                if kind == "id":
-                    ids.add(value)
-                elif kind == "ext_id":
-                    ext_ids.add(value)
-                else:
-                    pairs.add(self.pair(kind, value))
-            attrs = c.get("attributes") or {}
-            for key in self.unique_keys:
-                value = attrs.get(key)
-                if value is not None:
-                    pairs.add(self.pair(key, value))
-            for a in c.get("associations") or ():
-                w = wanted.setdefault(a["object_type"], (set(), set()))
-                for r in a["records"]:
-                    if r.get("id") is not None:
-                        w[0].add(r["id"])
-                    elif r.get("ext_id") is not None:
-                        w[1].add(r["ext_id"])
-        return ids, ext_ids, pairs, wanted
-
     def load(self) -> None:
-        ids, ext_ids, pairs, wanted = self._wanted()
-        # the records named by ext_id first: the unique values they hold have a known owner
-        # (the identifiers table mirrors them), so only the other values are looked up
-        self._loaded(store.fetch(self.conn, self.t.id, ext_ids=sorted(ext_ids)))
-        owners = store.lookup_identifiers(
-            self.conn, self.t.id, [p for p in pairs if p not in self.initial_owners]
-        )
-        self.initial_owners.update(owners)
-        ids.update(owners.values())
-        self._loaded(store.fetch(self.conn, self.t.id, ids=sorted(ids - self.by_id.keys())))
-        self.owners = dict(self.initial_owners)
-        other_ids: set[int] = set()
-        for type_name, (tids, text) in wanted.items():
-            other = self.schema.types.get(type_name)
-            by_id: dict[int, int] = {}
-            by_ext: dict[str, int] = {}
-            if other is not None:
-                found = store.fetch(self.conn, other.id, ids=sorted(tids))
-                found += store.fetch(self.conn, other.id, ext_ids=sorted(text))
-                for rid, ext, _, archived in found:
-                    if not archived:
-                        by_id[rid] = rid
-                        if ext is not None:
-                            by_ext[ext] = rid
-                if other.name in ID_AS_EXT_ID:  # an ext_id no record holds may be an id
-                    ids_given = [int(e) for e in text - by_ext.keys() if _is_id(e)]
-                    for rid, _, _, archived in store.fetch(self.conn, other.id, ids=ids_given):
-                        if not archived:
-                            by_id[rid] = by_ext[str(rid)] = rid
-            self.targets[type_name] = (by_id, by_ext)
-            other_ids.update(by_id)
-        if self.t.name in wanted:
-            other_ids.update(self.by_id)
-        linked = store.existing_links(self.conn, sorted(self.by_id), sorted(other_ids))
-        self.initial_links = {**linked, **{(b, a): labels for (a, b), labels in linked.items()}}
-        self.links = dict(self.initial_links)
+        """Read what the commands touch (see :mod:`crmbatch.core.records.reads`)."""
+        reads.load(self)
 
-    def _loaded(self, rows: list[tuple[int, str | None, dict[str, Any], bool]]) -> None:
+    def loaded(self, rows: list[tuple[int, str | None, dict[str, Any], bool]]) -> None:
         """Take in records read from the database, and the unique values they hold."""
         for rid, ext, attrs, archived in rows:
             if rid in self.by_id:

@@ -4,7 +4,7 @@ batch, whatever its size."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, NamedTuple
 
 import orjson
@@ -439,9 +439,9 @@ def get_many(
                 rid,
                 ext,
                 orjson.loads(attrs) if isinstance(attrs, str) else attrs,
-                _utc(created),
-                _utc(updated),
-                _utc(archived_at),
+                bulk.moment(created),
+                bulk.moment(updated),
+                bulk.moment(archived_at),
             )
         )
     return out
@@ -454,13 +454,6 @@ class _Full(NamedTuple):
     created_at: datetime
     updated_at: datetime
     archived_at: datetime | None
-
-
-def _utc(value: Any) -> Any:
-    """A timestamp read with a raw statement: SQLite gives text, PostgreSQL an aware datetime."""
-    if isinstance(value, str):
-        return datetime.fromisoformat(value).replace(tzinfo=UTC)
-    return value
 
 
 def after(
