@@ -14,7 +14,7 @@ from crmbatch.core.errors import CrmError, OutOfRange
 from crmbatch.core.events import store
 from crmbatch.core.events.validate import MAX_EVENTS, EventChecker, event_date
 from crmbatch.core.processes import service as processes
-from crmbatch.core.records.validate import AttributeChecker
+from crmbatch.core.records.validate import AttributeChecker, typed_check
 from crmbatch.core.schema import service as schemas
 from crmbatch.core.schema.model import AccountSchema
 from crmbatch.core.values import ValueProblem
@@ -60,7 +60,13 @@ def events_submission(
             f"events cannot be empty or more than {MAX_EVENTS} (got {n})", field="events"
         )
     contact = schema.types[CONTACT]
-    checker = EventChecker(AttributeChecker(contact), identity_fields)
+    given = [e.get("contact_properties") for e in events]
+    clean = all(type(g) is dict or g is None for g in given) and typed_check(contact).clean(
+        [g for g in given if g]
+    )
+    checker = EventChecker(
+        AttributeChecker(contact), identity_fields, contact_properties_clean=clean
+    )
     valid: list[dict[str, Any]] = []
     refused: list[tuple[int, list[tuple[str, str]]]] = []
     for index, raw in enumerate(events):
