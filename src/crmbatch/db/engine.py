@@ -15,6 +15,9 @@ from sqlalchemy.engine import Connection, Engine, make_url
 
 from crmbatch.db import codec
 
+#: the page size of a new SQLite file: a 1000-record batch commits half as many WAL frames as
+#: with SQLite's default 4096, and rows of a few hundred bytes of JSON fit as well
+PAGE_SIZE = 8192
 #: WAL pages after which a commit checkpoints by itself (when the Checkpointer is not running)
 AUTOCHECKPOINT_PAGES = 16_000
 #: the WAL file is truncated back to this size after a checkpoint resets it
@@ -54,6 +57,8 @@ def create_engine(url: str, *, pool_size: int = 10) -> Engine:
         def _on_connect(dbapi_conn: Any, _record: Any) -> None:
             dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
             cur = dbapi_conn.cursor()
+            # a new file only (an existing one keeps its own): half the WAL frames per commit
+            cur.execute(f"PRAGMA page_size={PAGE_SIZE}")
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
             # checkpoints run in the background (Checkpointer); this is only the safety net
