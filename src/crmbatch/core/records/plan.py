@@ -497,7 +497,10 @@ class Batch:
     def _change(rec: Rec, attrs: dict[str, Any]) -> dict[str, Any]:
         """Merge ``attrs`` into the record; return what changed (``None``: cleared)."""
         if rec.is_new and not rec.attributes:  # nothing to compare with
-            changes = {k: v for k, v in attrs.items() if v is not None}
+            if None in attrs.values():
+                changes = {k: v for k, v in attrs.items() if v is not None}
+            else:  # the usual case: the command's attributes are the change (never mutated)
+                changes = attrs
             rec.attributes = dict(changes)
             return changes
         changes = {}
