@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -234,6 +235,7 @@ def main() -> None:
             w.stop()
         server.stop()
         drop_database(url)
+        shutil.rmtree(workdir, ignore_errors=True)
 
     fivexx = sum(n for s, n in traffic.statuses.items() if s.startswith("5"))
     memory = {}

@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import copy
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -273,6 +274,7 @@ def main() -> None:
             proc.stop()
     finally:
         drop_database(url)
+        shutil.rmtree(work, ignore_errors=True)  # a million records: gigabytes
 
 
 if __name__ == "__main__":

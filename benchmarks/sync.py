@@ -17,6 +17,7 @@ import argparse
 import copy
 import csv
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -145,6 +146,7 @@ def main() -> None:
     print(f"ratio {rate / ceiling:.2f}; sync client peak memory {usage.ru_maxrss / 1024:,.0f} MB")
     if exit_code != 0:
         sys.exit(f"the sync exited {exit_code}; see {workdir}")
+    shutil.rmtree(workdir, ignore_errors=True)  # the CSV and the databases: gigabytes
 
 
 if __name__ == "__main__":

@@ -40,6 +40,7 @@ from __future__ import annotations
 import argparse
 import copy
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -724,6 +725,7 @@ def main() -> None:
         server.stop()
         drop_database(url)
         drop_database(raw_url)
+        shutil.rmtree(workdir, ignore_errors=True)  # a 1M-record run leaves gigabytes
 
     print(
         f"\ncrmbatch {args.workload} benchmark: {args.backend}, {args.records:,} items, "
