@@ -64,7 +64,7 @@ def _explain_all(db, statements):
 
 
 class _Captured(list):
-    """The SELECTs SQLite ran, as it ran them (parameters expanded), whichever layer sent them:
+    """The reads, updates and deletes SQLite ran, as it ran them (parameters expanded), whichever layer sent them:
     the hot reads go to the driver's cursor, past SQLAlchemy's events."""
 
     def __init__(self) -> None:
@@ -72,7 +72,7 @@ class _Captured(list):
         self.on = True
 
     def __call__(self, sql: str) -> None:
-        if self.on and sql.lstrip().upper().startswith("SELECT"):
+        if self.on and sql.lstrip().upper().startswith(("SELECT", "UPDATE", "DELETE")):
             self.append((sql, {}))
 
 

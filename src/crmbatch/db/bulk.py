@@ -153,13 +153,42 @@ def write(
     at: datetime | None = None,
     **constants: Any,
 ) -> None:
-    """One bulk statement: SQLite's executemany, or PostgreSQL's whole batch as one JSON value
-    (``%(rows)s``, with ``%(at)s`` the timestamp and each of ``constants`` by its name).
+    """One bulk statement with the whole batch as one JSON value (``rows``), the timestamp
+    ``at`` and each of ``constants`` bound by name: on SQLite an array of rows read with
+    ``json_each`` (see :func:`column`), on PostgreSQL an array of objects read with
+    ``jsonb_to_recordset``.
 
-    The hot writes bypass SQLAlchemy's per-row parameter processing, which costs as much as the
-    database itself here (see PERFORMANCE.md and benchmarks/upsert.py).
+    One statement, not an ``executemany``: SQLite then binds no parameters per row, and the
+    driver releases Python's lock for the whole statement instead of taking it back for every
+    row. The hot writes also bypass SQLAlchemy's per-row parameter processing, which costs as
+    much as the database itself here (see PERFORMANCE.md and benchmarks/upsert.py).
     """
     if is_pg(conn):
         conn.exec_driver_sql(pg_sql, {"rows": to_json(pg_rows), "at": at, **constants})
-    else:
-        conn.exec_driver_sql(sqlite_sql, sqlite_rows)
+        return
+    stamp = None if at is None else timestamp(at)
+    conn.exec_driver_sql(sqlite_sql, {"rows": to_json(sqlite_rows), "at": stamp, **constants})
+
+
+def write_each(
+    conn: Connection,
+    sqlite_sql: str,
+    sqlite_rows: list[tuple[Any, ...]],
+    pg_sql: str,
+    pg_rows: list[dict[str, Any]],
+    at: datetime | None = None,
+    **constants: Any,
+) -> None:
+    """:func:`write`, but SQLite's statement takes one row at a time (``executemany`` of
+    positional rows): faster there for updates by id and for rows that are mostly one long
+    JSON text, which a document would make SQLite unescape again."""
+    if is_pg(conn):
+        conn.exec_driver_sql(pg_sql, {"rows": to_json(pg_rows), "at": at, **constants})
+        return
+    conn.exec_driver_sql(sqlite_sql, sqlite_rows)
+
+
+def column(index: int) -> str:
+    """The ``index``-th value of a row of :func:`write`'s SQLite document (JSON text given as a
+    string comes out as that text, a number as a number)."""
+    return f"json_extract(value, '$[{index}]')"

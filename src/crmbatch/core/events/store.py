@@ -43,12 +43,13 @@ def insert(conn: Connection, rows: list[dict[str, Any]], at: datetime) -> None:
     ``process_id``."""
     if not rows:
         return
-    ts = bulk.timestamp(at)
+    c = bulk.column
     bulk.write(
         conn,
         "INSERT INTO events (id, account_id, contact_id, name, event_date, properties,"
         " contact_properties, object_type, object_record_id, process_id, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        f" SELECT {c(0)}, {c(1)}, {c(2)}, {c(3)}, {c(4)}, {c(5)}, {c(6)}, {c(7)}, {c(8)},"
+        f" {c(9)}, :at FROM json_each(:rows)",
         [
             (
                 r["id"],
@@ -61,7 +62,6 @@ def insert(conn: Connection, rows: list[dict[str, Any]], at: datetime) -> None:
                 r["object_type"],
                 r["object_record_id"],
                 r["process_id"],
-                ts,
             )
             for r in rows
         ],

@@ -179,18 +179,20 @@ def add_members(
     if not pairs:
         return
     rows = list(dict.fromkeys(pairs))
-    ts = bulk.timestamp(at)
+    c = bulk.column
     bulk.write(
         conn,
-        "INSERT INTO list_members (list_id, contact_id, account_id, added_at) VALUES (?, ?, ?, ?)"
+        "INSERT INTO list_members (list_id, contact_id, account_id, added_at)"
+        f" SELECT {c(0)}, {c(1)}, :account, :at FROM json_each(:rows) WHERE true"
         " ON CONFLICT (list_id, contact_id) DO NOTHING",
-        [(lid, cid, account_id, ts) for lid, cid in rows],
+        rows,
         "INSERT INTO list_members (list_id, contact_id, account_id, added_at)"
         " SELECT t.list_id, t.contact_id, t.account_id, %(at)s"
         " FROM jsonb_to_recordset(%(rows)s::jsonb) AS t(list_id bigint, contact_id bigint,"
         " account_id bigint) ON CONFLICT (list_id, contact_id) DO NOTHING",
         [{"list_id": lid, "contact_id": cid, "account_id": account_id} for lid, cid in rows],
         at,
+        account=account_id,
     )
 
 

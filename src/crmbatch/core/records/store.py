@@ -19,6 +19,8 @@ from crmbatch.db.bulk import probe as _probe
 from crmbatch.db.bulk import rows as _rows
 from crmbatch.db.tables import associations, identifiers, list_members, record_history, records
 
+_c = bulk.column
+
 _CHUNK = 900  # stay under SQLite's bound-parameter limit in IN (...) lists
 
 
@@ -128,12 +130,12 @@ def insert_records(
     """New records of one type, their attributes already JSON text (written as they are)."""
     if not rows:
         return
-    ts = bulk.timestamp(at)
     bulk.write(
         conn,
         "INSERT INTO records (id, account_id, object_type_id, ext_id, attributes, created_at,"
-        " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [(rid, account_id, type_id, ext, attrs, ts, ts) for rid, ext, attrs in rows],
+        f" updated_at) SELECT {_c(0)}, :account, :type, {_c(1)}, {_c(2)}, :at, :at"
+        " FROM json_each(:rows)",
+        rows,
         "INSERT INTO records (id, account_id, object_type_id, ext_id, attributes, created_at,"
         " updated_at) SELECT t.id, %(account)s, %(type)s, t.ext_id, t.attributes,"
         " %(at)s, %(at)s FROM jsonb_to_recordset(%(rows)s::jsonb) AS t(id bigint,"
@@ -165,7 +167,7 @@ def update_records(conn: Connection, rows: list[RecordRow], at: datetime) -> Non
     if not rows:
         return
     ts = bulk.timestamp(at)
-    bulk.write(
+    bulk.write_each(
         conn,
         "UPDATE records SET attributes = ?, ext_id = ?, updated_at = ?, archived_at = NULL"
         " WHERE id = ?",
@@ -204,8 +206,8 @@ def insert_identifiers(
     bulk.write(
         conn,
         "INSERT INTO identifiers (object_type_id, kind, value, record_id, account_id)"
-        " VALUES (?, ?, ?, ?, ?)",
-        [(type_id, kind, value, rid, account_id) for kind, value, rid in rows],
+        f" SELECT :type, {_c(0)}, {_c(1)}, {_c(2)}, :account FROM json_each(:rows)",
+        rows,
         "INSERT INTO identifiers (object_type_id, kind, value, record_id, account_id)"
         " SELECT %(type)s, t.kind, t.value, t.record_id, %(account)s"
         " FROM jsonb_to_recordset(%(rows)s::jsonb) AS t(kind text, value text, record_id bigint)",
@@ -224,7 +226,7 @@ def insert_history(conn: Connection, account_id: int, rows: list[ChangeRow], at:
     if not rows:
         return
     ts = bulk.timestamp(at)
-    bulk.write(
+    bulk.write_each(
         conn,
         "INSERT INTO record_history (account_id, record_id, process_id, changed_at, changes)"
         " VALUES (?, ?, ?, ?, ?)",
