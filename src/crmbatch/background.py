@@ -5,6 +5,7 @@ process (:mod:`crmbatch.children`), or in its own threads when ``CRMBATCH_WORKER
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from dataclasses import dataclass, field
@@ -12,10 +13,13 @@ from typing import Any
 
 from crmbatch.children import WorkerChild
 from crmbatch.config import Settings
+from crmbatch.core.processes import lifecycle
 from crmbatch.db.engine import Checkpointer, Database
 from crmbatch.delivery import Dispatcher
 from crmbatch.wakeup import Listener
-from crmbatch.worker import Worker
+from crmbatch.worker import Worker, worker_prefix
+
+log = logging.getLogger("crmbatch.background")
 
 
 @dataclass
@@ -38,7 +42,7 @@ class Background:
         if self._stopped:  # told to stop before it started: nothing to run
             return self
         if self.workers >= 1 and self.child:  # the child checkpoints, sends and applies
-            self._child = WorkerChild(self.settings.as_env()).start()
+            self._child = WorkerChild(self.settings.as_env(), on_died=self._release).start()
             return self
         self._checkpointer = Checkpointer(self.db).start()
         if self.workers < 1:
@@ -54,6 +58,13 @@ class Background:
             self._listener = Listener(self.settings.database_url, self.wake)
             self._listener.start_thread()
         return self
+
+    def _release(self, pid: int) -> None:
+        """A worker child died: what it held is queued again now (a batch it was applying
+        rolled back; one it had claimed next was never begun), not once its leases run out."""
+        released = lifecycle.release_dead(self.db, worker_prefix(pid))
+        if released:
+            log.warning("worker_child.released", extra={"pid": pid, "processes": released})
 
     def wake(self) -> None:
         """A batch was queued: let an idle worker look now."""

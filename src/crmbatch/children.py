@@ -18,6 +18,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 log = logging.getLogger("crmbatch.children")
@@ -31,8 +32,12 @@ MAX_PAUSE = 10.0
 class WorkerChild:
     """One supervised ``crmbatch worker`` process."""
 
-    def __init__(self, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, env: dict[str, str] | None = None, on_died: Callable[[int], Any] | None = None
+    ) -> None:
         self.env = {**os.environ, **(env or {})}
+        #: called with a dead child's pid before it is started again
+        self.on_died = on_died
         self._wake_read, self._wake_write = os.pipe()
         os.set_blocking(self._wake_write, False)
         self._proc: subprocess.Popen[bytes] | None = None
@@ -75,6 +80,11 @@ class WorkerChild:
             log.warning(
                 "worker_child.died", extra={"pid": proc.pid, "code": code, "restart_in": pause}
             )
+            if self.on_died is not None:
+                try:
+                    self.on_died(proc.pid)
+                except Exception:  # the leases run out anyway: another attempt takes them
+                    log.exception("worker_child.release_failed", extra={"pid": proc.pid})
             if self._stopping.wait(pause):
                 return
             self.restarts += 1

@@ -25,8 +25,13 @@ from crmbatch.delivery import webhook_policy
 log = logging.getLogger("crmbatch.worker")
 
 
+def worker_prefix(pid: int) -> str:
+    """How the ids of the workers of process ``pid`` on this machine begin."""
+    return f"{socket.gethostname()[:32]}:{pid}:"
+
+
 def new_worker_id() -> str:
-    return f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    return f"{worker_prefix(os.getpid())}{uuid.uuid4().hex[:8]}"
 
 
 def run_once(

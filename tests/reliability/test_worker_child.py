@@ -1,5 +1,6 @@
 """The worker ``crmbatch serve`` runs as a child process (the embedded default): killed in the
-middle of a batch it is started again and the batch is applied once; ``/healthz`` and
+middle of a batch it is started again and the batch is applied once, at once (what the dead
+child held is queued again, not left until its lease runs out); ``/healthz`` and
 ``/metrics`` cover it; stopping the server stops it; a server killed outright leaves no worker
 behind. A real ``crmbatch serve`` on each backend."""
 
@@ -47,7 +48,9 @@ def test_a_worker_child_killed_mid_batch_is_restarted_and_applies_it_once(
         tmp_path / "serve.log",
         CRMBATCH_EMBEDDED_WORKER="true",
         CRMBATCH_DEBUG_APPLY_DELAY="1.5",
-        CRMBATCH_LEASE_SECONDS="3",
+        # far longer than the test may wait: the dead child's batch must be queued again at
+        # once, not when its lease runs out
+        CRMBATCH_LEASE_SECONDS="120",
     )
     try:
         with httpx.Client(base_url=base, headers={"api-key": key}, timeout=30) as api:
@@ -65,7 +68,7 @@ def test_a_worker_child_killed_mid_batch_is_restarted_and_applies_it_once(
             wait_status(lambda: api.get(f"/v1/processes/{pid}").json()["status"], ("in_process",))
             time.sleep(0.5)  # inside the apply transaction: written, not committed
             os.kill(first["pid"], signal.SIGKILL)
-            done = wait_process(api, pid, timeout=60)
+            done = wait_process(api, pid, timeout=30)
             assert done["status"] == "completed" and done["attempts"] == 2
             assert done["counts"]["created"] == 300
             later = api.get("/healthz").json()["processes"]["worker"]

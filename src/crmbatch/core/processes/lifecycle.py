@@ -169,6 +169,13 @@ def _with_payloads(conn: Connection, rows: list[RowMapping]) -> list[RowMapping]
     return store.rows(conn, [r["id"] for r in rows])
 
 
+def release_dead(db: Database, prefix: str) -> int:
+    """Queue again at once what the workers of a process that died held (their ids begin with
+    ``prefix``), instead of after their leases run out; how many processes that was."""
+    with db.write() as conn:
+        return store.release_workers(conn, prefix)
+
+
 def unclaim(db: Database, rows: list[RowMapping], worker_id: str) -> None:
     """Give back a group this worker leased but will not apply (it is stopping)."""
     if rows:

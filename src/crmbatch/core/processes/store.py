@@ -323,6 +323,21 @@ def unclaim(conn: Connection, ids: list[int], worker_id: str) -> None:
     )
 
 
+def release_workers(conn: Connection, prefix: str) -> int:
+    """Queue again the processes held by workers whose id begins with ``prefix`` (a process
+    that died: nothing it held can still be committed). The attempts stay counted."""
+    p = processes
+    result = conn.execute(
+        p.update()
+        .where(
+            p.c.status == "in_process",
+            sa.func.substr(p.c.worker_id, 1, len(prefix)) == prefix,
+        )
+        .values(status="queued", worker_id=None, lease_until=None)
+    )
+    return int(result.rowcount or 0)
+
+
 def get(conn: Connection, account_id: int, process_id: int) -> RowMapping | None:
     return (
         conn.execute(
