@@ -64,8 +64,9 @@ def _explain_all(db, statements):
 
 
 class _Captured(list):
-    """The reads, updates and deletes SQLite ran, as it ran them (parameters expanded), whichever layer sent them:
-    the hot reads go to the driver's cursor, past SQLAlchemy's events."""
+    """The reads, updates and deletes SQLite ran, as it ran them (parameters expanded),
+    whichever layer sent them: the hot reads go to the driver's cursor, past SQLAlchemy's
+    events."""
 
     def __init__(self) -> None:
         super().__init__()
