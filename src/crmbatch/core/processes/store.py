@@ -8,6 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
+from sqlalchemy.exc import IntegrityError
 
 from crmbatch.db import bulk
 from crmbatch.db.bulk import param
@@ -23,11 +24,24 @@ QUEUED_CHANNEL = "crmbatch_queued"
 
 
 def insert(conn: Connection, **values: Any) -> int:
-    process_id = int(
-        conn.execute(processes.insert().values(**values).returning(processes.c.id)).scalar_one()
+    """A new process row (columns by name; ``payload`` a document, ``requested_at`` a
+    datetime); its id. One plain statement: every accepted batch writes one."""
+    row = {
+        **values,
+        "payload": bulk.to_json(values["payload"]),
+        "requested_at": bulk.at(conn, values["requested_at"]),
+    }
+    names = list(row)
+    sql = (
+        f"INSERT INTO processes ({', '.join(names)})"
+        f" VALUES ({', '.join(param(conn, n) for n in names)}) RETURNING id"
     )
+    try:
+        process_id = int(bulk.rows(conn, sql, row)[0][0])
+    except conn.dialect.loaded_dbapi.IntegrityError as e:  # an Idempotency-Key taken meanwhile
+        raise IntegrityError(sql, row, e) from e
     if conn.dialect.name == "postgresql":  # delivered at commit, to every listening worker
-        conn.execute(sa.select(sa.func.pg_notify(QUEUED_CHANNEL, "")))
+        bulk.execute(conn, f"SELECT pg_notify('{QUEUED_CHANNEL}', '')", {})
     return process_id
 
 
