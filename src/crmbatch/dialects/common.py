@@ -62,7 +62,8 @@ class FastJSON(Response):
         return codec.dumps(content)
 
 
-def get_db(request: Request) -> Database:
+async def get_db(request: Request) -> Database:
+    """The database (async: FastAPI would hand a plain function to a thread for nothing)."""
     db: Database = request.app.state.db
     return db
 

@@ -39,7 +39,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 router = APIRouter(prefix="/mainbrainer", tags=["mainbrainer"], responses=ERRORS)
 
 
-def _accepts_json(request: Request) -> None:
+async def _accepts_json(request: Request) -> None:
     accept = request.headers.get("accept")
     if not accept:
         return
