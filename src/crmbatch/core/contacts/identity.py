@@ -35,7 +35,7 @@ KINDS = ("id", *PRECEDENCE)
 C = TypeVar("C")
 
 
-@dataclass
+@dataclass(slots=True)
 class Resolution(Generic[C]):
     #: the contact named, or None when a new one is to be created
     contact: C | None

@@ -51,7 +51,7 @@ MODES = ("upsert", "update", "create", "new_only")
 IDENTITY_KINDS = ("id", "ext_id", *CONTACT_CHANNELS)
 
 
-@dataclass
+@dataclass(slots=True)
 class ContactInput:
     """One contact to write, in the engine's terms."""
 
@@ -130,15 +130,22 @@ def _item(
         "index": index,
         "identify": identity,
         "attributes": attributes,
-        "warnings": cap_warnings([*given.warnings, *warnings]),
-        "list_ids": sorted(set(given.list_ids)),
-        "unlink_list_ids": sorted(set(given.unlink_list_ids)),
+        "warnings": cap_warnings([*given.warnings, *warnings])
+        if given.warnings or warnings
+        else [],
+        "list_ids": _distinct(given.list_ids),
+        "unlink_list_ids": _distinct(given.unlink_list_ids),
         "mode": given.mode,
         "replace_identifiers": True,
         "skip": errors[0] if errors else None,
         "skip_status": "failed",
         "errors": errors,
     }
+
+
+def _distinct(ids: list[int]) -> list[int]:
+    """The ids in order, each once (an import names its one list on every row)."""
+    return list(ids) if len(ids) < 2 else sorted(set(ids))
 
 
 def _check_lists(

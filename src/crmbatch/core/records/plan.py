@@ -64,6 +64,12 @@ Origin = Callable[[int], str]
 #: the keys of a command :meth:`Batch._simple` applies (with attributes checked at accept)
 _SIMPLE = frozenset({"ext_id", "attributes", "warnings"})
 
+
+def _held(rec: Rec, kind: str) -> Any:
+    """The value a record holds for an identifier kind (its ext_id, or a channel attribute)."""
+    return rec.ext_id if kind == "ext_id" else rec.attributes.get(kind)
+
+
 #: no stored value (``None`` is never stored: a null clears)
 _ABSENT = object()
 
@@ -236,6 +242,10 @@ class Batch:
         owner = self.owners.get(self.pair(kind, value))
         return None if owner is None else self.by_id.get(owner)
 
+    def _contact_label(self, rec: Rec) -> Any:
+        """A contact as identity warnings name it: its id, or the item that creates it."""
+        return rec.id if not rec.is_new else self.label(rec)
+
     def _identify(
         self, c: dict[str, Any], attrs: dict[str, Any], index: int
     ) -> tuple[Rec, dict[str, Any], dict[str, Any], list[Problem]]:
@@ -246,8 +256,8 @@ class Batch:
                 c["identify"],
                 by_id=self.by_id.get,
                 owner=self._owner,
-                held=lambda rec, kind: rec.ext_id if kind == "ext_id" else rec.attributes.get(kind),
-                label=lambda rec: rec.id if not rec.is_new else self.label(rec),
+                held=_held,
+                label=self._contact_label,
                 replace=bool(c.get("replace_identifiers")),
             )
         except identity.ContactNotFound as e:
