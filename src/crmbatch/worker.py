@@ -80,12 +80,13 @@ def run_once(
 def drain(db: Database, settings: Settings, worker_id: str | None = None) -> int:
     """Apply everything that is claimable now (tests, CLI); return how many processes ran."""
     worker_id = worker_id or new_worker_id()
-    n, ahead = run_once(db, settings, worker_id)
-    total = n
-    while n:
+    total = 0
+    ahead: list[RowMapping] = []
+    while True:
         n, ahead = run_once(db, settings, worker_id, claimed=ahead)
+        if not n:
+            return total
         total += n
-    return total
 
 
 class Worker:

@@ -6,7 +6,8 @@ parameter, a whole batch of rows written by one statement, ids reserved for a ba
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,16 +22,23 @@ def is_pg(conn: Connection) -> bool:
     return conn.dialect.name == "postgresql"
 
 
+@contextmanager
+def _cursor(conn: Connection) -> Iterator[Any]:
+    """The driver's own cursor on the connection (inside its transaction)."""
+    cursor = conn.connection.cursor()
+    try:
+        yield cursor
+    finally:
+        cursor.close()
+
+
 def rows(conn: Connection, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
     """The rows of a raw statement (in the driver's parameter style) as plain tuples, read on
     the connection's own cursor: the hot reads of a batch return thousands of rows, and
     wrapping each one in a SQLAlchemy row costs more than the database took to find it."""
-    cursor = conn.connection.cursor()
-    try:
+    with _cursor(conn) as cursor:
         cursor.execute(sql, params)
         return list(cursor.fetchall())
-    finally:
-        cursor.close()
 
 
 def one_of(
@@ -78,11 +86,8 @@ def execute(conn: Connection, sql: str, params: dict[str, Any]) -> None:
     """A raw statement that returns nothing, on the connection's own cursor (see :func:`rows`):
     the few statements every batch runs, without building and caching a SQLAlchemy statement
     each time."""
-    cursor = conn.connection.cursor()
-    try:
+    with _cursor(conn) as cursor:
         cursor.execute(sql, params)
-    finally:
-        cursor.close()
 
 
 def at(conn: Connection, moment: datetime) -> Any:
@@ -151,6 +156,8 @@ def write(
     pg_sql: str,
     pg_rows: list[dict[str, Any]],
     at: datetime | None = None,
+    *,
+    per_row: bool = False,
     **constants: Any,
 ) -> None:
     """One bulk statement with the whole batch as one JSON value (``rows``), the timestamp
@@ -160,32 +167,19 @@ def write(
 
     One statement, not an ``executemany``: SQLite then binds no parameters per row, and the
     driver releases Python's lock for the whole statement instead of taking it back for every
-    row. The hot writes also bypass SQLAlchemy's per-row parameter processing, which costs as
-    much as the database itself here (see PERFORMANCE.md and benchmarks/upsert.py).
+    row. With ``per_row``, SQLite's statement takes one positional row at a time instead
+    (``executemany``): faster there for updates by id and for rows that are mostly one long
+    JSON text, which a document would make SQLite unescape again. The hot writes bypass
+    SQLAlchemy's per-row parameter processing, which costs as much as the database itself here
+    (see PERFORMANCE.md and benchmarks/upsert.py).
     """
     if is_pg(conn):
         conn.exec_driver_sql(pg_sql, {"rows": to_json(pg_rows), "at": at, **constants})
-        return
-    stamp = None if at is None else timestamp(at)
-    conn.exec_driver_sql(sqlite_sql, {"rows": to_json(sqlite_rows), "at": stamp, **constants})
-
-
-def write_each(
-    conn: Connection,
-    sqlite_sql: str,
-    sqlite_rows: list[tuple[Any, ...]],
-    pg_sql: str,
-    pg_rows: list[dict[str, Any]],
-    at: datetime | None = None,
-    **constants: Any,
-) -> None:
-    """:func:`write`, but SQLite's statement takes one row at a time (``executemany`` of
-    positional rows): faster there for updates by id and for rows that are mostly one long
-    JSON text, which a document would make SQLite unescape again."""
-    if is_pg(conn):
-        conn.exec_driver_sql(pg_sql, {"rows": to_json(pg_rows), "at": at, **constants})
-        return
-    conn.exec_driver_sql(sqlite_sql, sqlite_rows)
+    elif per_row:
+        conn.exec_driver_sql(sqlite_sql, sqlite_rows)
+    else:
+        stamp = None if at is None else timestamp(at)
+        conn.exec_driver_sql(sqlite_sql, {"rows": to_json(sqlite_rows), "at": stamp, **constants})
 
 
 def column(index: int) -> str:

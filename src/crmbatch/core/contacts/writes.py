@@ -144,7 +144,7 @@ def _item(
 
 
 def _distinct(ids: list[int]) -> list[int]:
-    """The ids in order, each once (an import names its one list on every row)."""
+    """The ids ascending, each once (an import names its one list on every row)."""
     return list(ids) if len(ids) < 2 else sorted(set(ids))
 
 

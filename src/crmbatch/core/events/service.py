@@ -60,10 +60,8 @@ def events_submission(
             f"events cannot be empty or more than {MAX_EVENTS} (got {n})", field="events"
         )
     contact = schema.types[CONTACT]
-    given = [e.get("contact_properties") for e in events]
-    clean = all(type(g) is dict or g is None for g in given) and typed_check(contact).clean(
-        [g for g in given if g]
-    )
+    # anything not an object fails the typed check: the checker then says what is wrong
+    clean = typed_check(contact).clean([p for e in events if (p := e.get("contact_properties"))])
     checker = EventChecker(
         AttributeChecker(contact), identity_fields, contact_properties_clean=clean
     )

@@ -186,7 +186,7 @@ def unclaim(db: Database, rows: list[RowMapping], worker_id: str) -> None:
 def _still_ours(conn: Connection, rows: list[RowMapping], worker_id: str, for_update: bool) -> bool:
     for row in rows:
         current = store.lock(conn, row["id"], for_update=for_update)
-        if current is None or current != ("in_process", worker_id):
+        if current != ("in_process", worker_id):
             log.info("process.lost", extra={"process_id": row["id"]})
             return False
     return True

@@ -89,35 +89,17 @@ def forget_idempotency_key(conn: Connection, process_id: int) -> None:
     )
 
 
-def next_claimable(
-    conn: Connection, *, now: datetime, skip_locked: bool, only_id: int | None = None
-) -> int | None:
+def next_claimable(conn: Connection, *, now: datetime, skip_locked: bool) -> int | None:
     """The oldest process whose partition has nothing older unfinished (a process whose lease
     ran out counts: its worker died). With ``skip_locked`` (PostgreSQL) concurrent workers pass
-    over each other's rows instead of waiting. With ``only_id``, that process or none."""
-    if only_id is not None:  # by primary key: no scan of the queue
-        p = processes
-        earlier = processes.alias("earlier")
-        blocked = (
-            sa.select(earlier.c.id)
-            .where(
-                earlier.c.partition_key == p.c.partition_key,
-                earlier.c.id < p.c.id,
-                earlier.c.status.in_(UNFINISHED),
-            )
-            .exists()
-        )
-        query = sa.select(p.c.id).where(p.c.id == only_id, p.c.status == "queued", ~blocked)
-        if skip_locked:
-            query = query.with_for_update(skip_locked=True, of=p)
-        value = conn.execute(query).scalar()
-        return None if value is None else int(value)
-    sql = _CLAIMABLE + (" FOR UPDATE OF p SKIP LOCKED" if skip_locked else "")
-    found = bulk.rows(conn, sql.format(now=param(conn, "now")), {"now": bulk.at(conn, now)})
+    over each other's rows instead of waiting. One plain statement: it runs for every batch."""
+    sql = _CLAIMABLE.format(now=param(conn, "now"))
+    if skip_locked:
+        sql += " FOR UPDATE OF p SKIP LOCKED"
+    found = bulk.rows(conn, sql, {"now": bulk.at(conn, now)})
     return int(found[0][0]) if found else None
 
 
-#: the next process to claim: written out once (it runs for every batch a worker applies)
 _CLAIMABLE = (
     "SELECT p.id FROM processes AS p"
     " WHERE (p.status = 'queued' OR p.status = 'in_process' AND p.lease_until < {now})"
@@ -167,12 +149,11 @@ def claim_next(
     now: datetime,
     lease_until: datetime,
     skip_locked: bool,
-    only_id: int | None = None,
     payload: bool = True,
 ) -> RowMapping | None:
     """Take the next claimable process (see :func:`next_claimable`) and lease it (its row, with
     its payload or without)."""
-    process_id = next_claimable(conn, now=now, skip_locked=skip_locked, only_id=only_id)
+    process_id = next_claimable(conn, now=now, skip_locked=skip_locked)
     if process_id is None:
         return None
     take(conn, [process_id], worker_id=worker_id, now=now, lease_until=lease_until)

@@ -70,6 +70,32 @@ def _held(rec: Rec, kind: str) -> Any:
     return rec.ext_id if kind == "ext_id" else rec.attributes.get(kind)
 
 
+def _check_ext_id(ext_id: str) -> None:
+    if len(ext_id) > MAX_IDENTIFIER:
+        raise Failure(
+            "invalid_value",
+            "identifiers.ext_id",
+            f"ext_id is longer than {MAX_IDENTIFIER} characters",
+        )
+
+
+def _failed(index: int, c: dict[str, Any], f: Failure, warnings: list[Problem]) -> Result:
+    """A command that failed, with the identifiers it named (so the caller can tell which)."""
+    failed = Result(index, "failed", c.get("id"), c.get("ext_id"), f.errors)
+    failed.warnings = cap_warnings(warnings)
+    return failed
+
+
+def _applied(
+    index: int, rec: Rec, status: str, warnings: list[Problem], touched: dict[int, Rec]
+) -> Result:
+    """A command applied to ``rec`` (which the batch's writes now include)."""
+    touched[id(rec)] = rec
+    if len(warnings) > MAX_WARNINGS:
+        warnings = cap_warnings(warnings)
+    return Result(index, status, rec.id, rec.ext_id, [], warnings)
+
+
 #: no stored value (``None`` is never stored: a null clears)
 _ABSENT = object()
 
@@ -125,10 +151,8 @@ class Batch:
         self.links: dict[tuple[int, int], frozenset[int]] = {}
         self.initial_links: dict[tuple[int, int], frozenset[int]] = {}
         self.next_temp = -1
-        self.unique_keys = {a.key for a in t.unique_attributes}
-        #: (key, identifiers-table kind) of each unique attribute
-        self.unique = [(key, unique_kind(key)) for key in sorted(self.unique_keys)]
-        self.kinds = dict(self.unique)
+        #: each unique attribute's key → its identifiers-table kind
+        self.unique = {a.key: unique_kind(a.key) for a in t.unique_attributes}
         self._pairs: dict[tuple[str, Any], tuple[str, str]] = {}
 
     # -- bulk reads --------------------------------------------------------------------------
@@ -146,7 +170,7 @@ class Batch:
             self.by_id[rid] = rec
             if ext is not None:
                 self.by_ext[ext] = rec
-            for key in self.unique_keys:  # the identifiers table mirrors these values
+            for key in self.unique:  # the identifiers table mirrors these values
                 value = attrs.get(key)
                 if value is not None:
                     self.initial_owners[self.pair(key, value)] = rid
@@ -186,12 +210,8 @@ class Batch:
     def _target(self, c: dict[str, Any], index: int) -> Rec:
         """The record a command applies to (new or existing), by the identifier rules."""
         ext_id = c.get("ext_id")
-        if ext_id is not None and len(ext_id) > MAX_IDENTIFIER:
-            raise Failure(
-                "invalid_value",
-                "identifiers.ext_id",
-                f"ext_id is longer than {MAX_IDENTIFIER} characters",
-            )
+        if ext_id is not None:
+            _check_ext_id(ext_id)
         rec = self._resolve(c, index)
         if ext_id is not None and ext_id != rec.ext_id:
             holder = self.by_ext.get(ext_id)
@@ -338,16 +358,10 @@ class Batch:
                 link_ops = links.operations(self, rec, c) if c.get("associations") else []
                 claims = self._unique_claims(rec, attrs, c, warnings) if self.unique else None
             except Failure as f:
-                # the identifiers the command named, so the caller can tell which one failed
-                failed = Result(index, "failed", c.get("id"), c.get("ext_id"), f.errors)
-                failed.warnings = cap_warnings(warnings)
-                results.append(failed)
+                results.append(_failed(index, c, f, warnings))
                 continue
             status = self._merge(index, rec, attrs, c, claims, link_ops)
-            touched[id(rec)] = rec
-            if len(warnings) > MAX_WARNINGS:
-                warnings = cap_warnings(warnings)
-            results.append(Result(index, status, rec.id, rec.ext_id, [], warnings))
+            results.append(_applied(index, rec, status, warnings, touched))
         return Outcome(results), list(touched.values())
 
     def _simple(self, index: int, c: dict[str, Any], touched: dict[int, Rec]) -> Result:
@@ -360,47 +374,14 @@ class Batch:
         try:
             if ext_id is None:
                 rec = self._new(None, index)
-            elif len(ext_id) > MAX_IDENTIFIER:
-                return self._target_failure(index, c, warnings)
             else:
+                _check_ext_id(ext_id)
                 rec = self.by_ext.get(ext_id) or self._new(ext_id, index)
             claims = self._unique_claims(rec, attrs, c, warnings) if self.unique else None
         except Failure as f:
-            failed = Result(index, "failed", None, ext_id, f.errors)
-            failed.warnings = cap_warnings(warnings)
-            return failed
-        if claims:
-            self._claim(rec, claims)
-        changes = self._change(rec, attrs)
-        if ext_id is not None:
-            self.by_ext[ext_id] = rec
-        self.by_id[rec.id] = rec
-        revived = rec.archived
-        rec.archived = False
-        if changes:
-            rec.changes.append((index, changes))
-        if rec.is_new and not rec.dirty:
-            status = "created"
-            rec.dirty = True
-        elif changes or revived:
-            status = "updated"
-            rec.dirty = True
-        else:
-            status = "unchanged"
-        touched[id(rec)] = rec
-        if len(warnings) > MAX_WARNINGS:
-            warnings = cap_warnings(warnings)
-        return Result(index, status, rec.id, rec.ext_id, [], warnings)
-
-    def _target_failure(self, index: int, c: dict[str, Any], warnings: list[Problem]) -> Result:
-        """The result of a command whose identifiers name no record it may apply to."""
-        try:
-            self._target(c, index)
-        except Failure as f:
-            failed = Result(index, "failed", c.get("id"), c.get("ext_id"), f.errors)
-            failed.warnings = cap_warnings(warnings)
-            return failed
-        raise AssertionError("the command's target was expected to fail")
+            return _failed(index, c, f, warnings)
+        status = self._merge(index, rec, attrs, c, claims, [])
+        return _applied(index, rec, status, warnings, touched)
 
     def link_targets(self) -> list[int]:
         """Records of other types that the planned writes link to."""
@@ -418,7 +399,7 @@ class Batch:
         """
         claims: dict[str, str | None] = {}
         match = c.get("match")
-        for key, kind in self.unique:
+        for key, kind in self.unique.items():
             if key in attrs:
                 value = attrs[key]
             elif match and match[0] == key:
@@ -494,7 +475,7 @@ class Batch:
     def _claim(self, rec: Rec, claims: dict[str, str | None]) -> None:
         """Move the record's unique values to the ones it claims."""
         for key, norm in claims.items():
-            kind = self.kinds[key]
+            kind = self.unique[key]
             old = rec.attributes.get(key)
             if old is not None:
                 old_pair = self.pair(key, old)

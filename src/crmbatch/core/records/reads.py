@@ -40,7 +40,7 @@ def _wanted(
             else:
                 pairs.add(batch.pair(kind, value))
         attrs = c.get("attributes") or {}
-        for key in batch.unique_keys:
+        for key in batch.unique:
             value = attrs.get(key)
             if value is not None:
                 pairs.add(batch.pair(key, value))

@@ -112,7 +112,7 @@ def check_commands(
     type's schema is unchanged.
     """
     _check_count(len(commands), collection)
-    if typed_check(t).clean([c.get("attributes") or {} for c in commands]):
+    if _plainly_valid(t, commands):
         problems = [
             found
             for i, c in enumerate(commands)
@@ -138,6 +138,12 @@ def check_commands(
     return checked
 
 
+def _plainly_valid(t: ObjectType, commands: list[dict[str, Any]]) -> bool:
+    """Every command's attributes valid as they stand (normalised in place): the typed check of
+    :mod:`crmbatch.core.records.validate`, in one call for the whole batch."""
+    return typed_check(t).clean([c.get("attributes") or {} for c in commands])
+
+
 def upsert_submission(
     schema: AccountSchema,
     object_type: str,
@@ -159,8 +165,7 @@ def upsert_submission(
         _check_count(len(commands), collection)
         # when every value is plainly valid the worker need not check them again; otherwise
         # each command is checked as it is applied, and fails alone
-        clean = typed_check(t).clean([c.get("attributes") or {} for c in commands])
-        fingerprint = t.fingerprint() if clean else None
+        fingerprint = t.fingerprint() if _plainly_valid(t, commands) else None
         payload = {
             "object_type": t.name,
             "fingerprint": fingerprint,

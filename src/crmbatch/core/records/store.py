@@ -167,7 +167,7 @@ def update_records(conn: Connection, rows: list[RecordRow], at: datetime) -> Non
     if not rows:
         return
     ts = bulk.timestamp(at)
-    bulk.write_each(
+    bulk.write(
         conn,
         "UPDATE records SET attributes = ?, ext_id = ?, updated_at = ?, archived_at = NULL"
         " WHERE id = ?",
@@ -178,6 +178,7 @@ def update_records(conn: Connection, rows: list[RecordRow], at: datetime) -> Non
         " WHERE r.id = t.id",
         [{"id": rid, "ext_id": ext, "attributes": bulk.raw(attrs)} for rid, ext, attrs in rows],
         at,
+        per_row=True,
     )
 
 
@@ -226,7 +227,7 @@ def insert_history(conn: Connection, account_id: int, rows: list[ChangeRow], at:
     if not rows:
         return
     ts = bulk.timestamp(at)
-    bulk.write_each(
+    bulk.write(
         conn,
         "INSERT INTO record_history (account_id, record_id, process_id, changed_at, changes)"
         " VALUES (?, ?, ?, ?, ?)",
@@ -237,6 +238,7 @@ def insert_history(conn: Connection, account_id: int, rows: list[ChangeRow], at:
         " changes jsonb)",
         [{"record_id": rid, "process_id": pid, "changes": bulk.raw(c)} for rid, pid, c in rows],
         at,
+        per_row=True,
         account=account_id,
     )
 
