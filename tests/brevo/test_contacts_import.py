@@ -186,3 +186,32 @@ def test_a_large_import_is_applied_in_parts_and_answered_as_one(client, hook_api
     assert [p.id for p in client.process.get_processes().processes] == [started.process_id]
     assert hook.json()["id"] == started.process_id and hook.json()["counts"]["created"] == 2498
     assert verify(secret_of(db, account), hook.body, hook.headers["x-crmbatch-signature"])
+
+
+def test_a_part_queued_with_its_rows_unchecked_still_applies(client, hook_api, db, account):
+    """Parts accepted before the rows were checked at accept stored them as given; one still
+    queued at an upgrade is checked when it applies, its bad rows failed one by one."""
+    from crmbatch.core.contacts import writes
+    from crmbatch.core.processes import service as processes
+
+    rows = [
+        {"identity": {"EMAIL": "old@example.com"}, "attributes": {"AGE": 30}},
+        {"identity": {"EMAIL": "older@example.com"}, "attributes": {"AGE": "thirty"}},
+        {"identity": {"EMAIL": "not-an-email"}, "attributes": {}},
+    ]
+    stored = [
+        {"list_ids": [], "unlink_list_ids": [], "mode": "upsert", "reject": None, "warnings": []}
+        | row
+        for row in rows
+    ]
+    part = processes.Submission(
+        writes.KIND_IMPORT_PART, "contact", {"start": 0, "rows": stored}, len(stored)
+    )
+    final = processes.Submission(writes.KIND_IMPORT, "contact", {"object_type": "contact"}, 3)
+    with db.write() as conn:
+        accepted = processes.accept_parts(conn, account[0].id, [part], final, dialect="brevo")
+    done = wait_process(hook_api, accepted.process_id)
+    assert [r["status"] for r in done["results"]] == ["created", "failed", "failed"]
+    assert done["results"][1]["errors"][0]["field"] == "attributes.AGE"
+    assert done["results"][2]["errors"][0]["field"] == "identifiers.EMAIL"
+    assert attrs(client.contacts.get_contact_info(identifier="old@example.com"))["AGE"] == 30

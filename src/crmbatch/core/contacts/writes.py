@@ -250,42 +250,27 @@ def import_parts(
     conn: Connection, schema: AccountSchema, inputs: list[ContactInput]
 ) -> tuple[list[Submission], Submission]:
     """An import's rows as parts of at most :data:`IMPORT_PART` rows and the final process that
-    joins them. The lists are checked here; the rows are stored as given and checked by the
-    worker when it applies their part (:func:`check_part`): an import is asynchronous, and its
-    bad rows fail one by one either way, so the request is answered without a check per row."""
+    joins them. The lists and the rows are checked here, item by item as :func:`submission`
+    checks them (a bad row is skipped with its reasons when its part applies): the server checks
+    while the worker applies the parts before, so the worker applies a part as it applies every
+    other contacts batch."""
     _check_lists(conn, schema.account_id, inputs, [])
-    parts = [
-        Submission(
-            KIND_IMPORT_PART,
-            CONTACT,
-            {
-                "start": start,
-                "rows": [_stored(given) for given in inputs[start : start + IMPORT_PART]],
-            },
-            len(inputs[start : start + IMPORT_PART]),
-        )
-        for start in range(0, len(inputs), IMPORT_PART)
-    ]
+    fingerprint = schema.types[CONTACT].fingerprint()
+    parts = []
+    for start in range(0, len(inputs), IMPORT_PART):
+        items = _checked_items(schema, inputs[start : start + IMPORT_PART], start=start)
+        for item in items:
+            del item["errors"]
+        payload = {"fingerprint": fingerprint, "contacts": items, "clear_lists": []}
+        parts.append(Submission(KIND_IMPORT_PART, CONTACT, payload, len(items)))
     final = Submission(KIND_IMPORT, CONTACT, {"object_type": CONTACT}, len(inputs))
     return parts, final
 
 
-def _stored(given: ContactInput) -> dict[str, Any]:
-    """A row as an import part stores it (``dataclasses.asdict`` copies every value deeply)."""
-    return {
-        "identity": given.identity,
-        "attributes": given.attributes,
-        "list_ids": given.list_ids,
-        "unlink_list_ids": given.unlink_list_ids,
-        "mode": given.mode,
-        "reject": given.reject,
-        "warnings": given.warnings,
-    }
-
-
 def check_part(schema: AccountSchema, payload: dict[str, Any]) -> dict[str, Any]:
     """An import part's payload with its rows checked (as :func:`submission` checks them, item
-    by item); a payload already checked is returned as it is."""
+    by item); a payload already checked is returned as it is. Parts accepted before the rows were
+    checked at accept stored them as given (``rows``): those still queued are checked here."""
     if "rows" not in payload:
         return payload
     inputs = [ContactInput(**row) for row in payload["rows"]]

@@ -48,6 +48,7 @@ from crmbatch.dialects.common import (
     read_body,
     write_now,
 )
+from crmbatch.runtime import gc_paused
 
 router = APIRouter(prefix="/v3", tags=["brevo contacts"], responses=ERRORS)
 CONTACT = "contact"
@@ -321,6 +322,10 @@ def import_contacts(
         t = _contact_type(schema)
         if body.newList is not None and body.newList.folderId is not None:
             lists.check_folder(conn, account.id, body.newList.folderId)
+        with gc_paused():
+            return rows_checked(conn, schema, t)
+
+    def rows_checked(conn: Any, schema: AccountSchema, t: Any) -> Any:
         empty = body.emptyContactsAttributes
         if body.fileBody is not None:
             rows = translate.file_inputs(
@@ -334,11 +339,11 @@ def import_contacts(
             raise CrmError("the import has no rows", field="fileBody")
         for row in rows:
             row.list_ids = list(body.listIds or [])
-        if dry_run:  # planned now, every row checked
+        if dry_run:  # one submission of every row, planned now
             return writes.submission(
                 conn, schema, rows, kind=writes.KIND_IMPORT_PART, strict=False, where=_import_where
             )
-        return writes.import_parts(conn, schema, rows)  # the rows checked as their parts apply
+        return writes.import_parts(conn, schema, rows)
 
     built = prepare(db, account.id, build)
     if dry_run:
