@@ -72,6 +72,8 @@ def resolve(
     # who holds each identifier given, looked up once: the winner is the first holder found
     given = [(kind, value) for kind in PRECEDENCE if (value := identity.get(kind)) is not None]
     holders = {kind: owner(kind, value) for kind, value in given}
+    if identity.get("id") is None and all(h is None for h in holders.values()):  # a new one
+        return Resolution(None, None, dict(given))
     if identity.get("id") is not None:
         contact = by_id(identity["id"])
         if contact is None:

@@ -339,6 +339,11 @@ class Batch:
             if prechecked and c.keys() <= _SIMPLE:
                 results.append(self._simple(index, c, touched))
                 continue
+            if prechecked and c.get("identify") is not None:
+                made = self._new_contact(index, c, touched)
+                if made is not None:
+                    results.append(made)
+                    continue
             given = c.get("warnings")
             warnings: list[Problem] = list(given) if given else []
             try:
@@ -381,6 +386,36 @@ class Batch:
         except Failure as f:
             return _failed(index, c, f, warnings)
         status = self._merge(index, rec, attrs, c, claims, [])
+        return _applied(index, rec, status, warnings, touched)
+
+    def _new_contact(self, index: int, c: dict[str, Any], touched: dict[int, Rec]) -> Result | None:
+        """:meth:`run`'s step for the commonest contact command, the same rules in fewer steps: a
+        contact named by identifiers nobody holds, created with all of them (rule 3 of
+        :mod:`crmbatch.core.contacts.identity`), its attributes checked at accept. ``None`` for
+        any other command: the general step takes it."""
+        named = c["identify"]
+        if "id" in named or c.get("mode") == "update" or c.get("reject") is not None:
+            return None
+        owners, pair = self.owners, self.pair
+        for kind, value in named.items():
+            if kind == "ext_id":
+                if value in self.by_ext:
+                    return None
+            elif pair(kind, value) in owners:
+                return None
+        ext_id = named.get("ext_id")
+        given = c.get("warnings")
+        warnings: list[Problem] = list(given) if given else []
+        # the identifiers first, in the order identity resolution gives them; what the item
+        # sets explicitly wins over identifiers given only to find the contact
+        attrs = {k: named[k] for k in identity.PRECEDENCE if k in named and k != "ext_id"}
+        attrs.update(c.get("attributes") or {})
+        rec = self._new(None, index)
+        try:
+            claims = self._unique_claims(rec, attrs, c, warnings) if self.unique else None
+        except Failure as f:
+            return _failed(index, {**c, "ext_id": ext_id}, f, warnings)
+        status = self._merge(index, rec, attrs, {"ext_id": ext_id}, claims, [])
         return _applied(index, rec, status, warnings, touched)
 
     def link_targets(self) -> list[int]:
