@@ -241,8 +241,13 @@ def accept_contacts(
 
 
 def contact_commands(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    """The items to apply as the planner's commands: an item that gives its ``mode`` and
+    ``replace_identifiers`` is its own command (the planner reads only a command's keys and
+    copies what it changes); an older one is given the defaults."""
     return [
-        {
+        c
+        if "mode" in c and "replace_identifiers" in c
+        else {
             "identify": c["identify"],
             "attributes": c["attributes"],
             "warnings": c["warnings"],
@@ -278,9 +283,10 @@ def _merged(items: list[dict[str, Any]], applied: list[Result]) -> list[Result]:
 
 
 def list_ids_of(item: dict[str, Any]) -> list[int]:
-    """The lists an item's contact joins (a payload stored before ``list_ids`` had ``list_id``)."""
+    """The lists an item's contact joins (a payload stored before ``list_ids`` had ``list_id``);
+    the item's own list: not to be changed."""
     if "list_ids" in item:
-        return list(item["list_ids"])
+        return item["list_ids"]
     return [item["list_id"]] if item.get("list_id") is not None else []
 
 
@@ -306,16 +312,10 @@ def apply(
     deleted since the batch was accepted is passed over with a warning."""
     items = payload["contacts"]
     live = [i for i, c in enumerate(items) if c["skip"] is None]
-    existing = set(
-        lists_store.existing(
-            conn,
-            schema.account_id,
-            {
-                *payload.get("clear_lists", ()),
-                *(n for c in items for n in (*list_ids_of(c), *c.get("unlink_list_ids", ()))),
-            },
-        )
-    )
+    named = set(payload.get("clear_lists", ()))
+    for shape in {(tuple(list_ids_of(c)), tuple(c.get("unlink_list_ids", ()))) for c in items}:
+        named.update(*shape)
+    existing = set(lists_store.existing(conn, schema.account_id, named))
     lists_store.clear(conn, [n for n in payload.get("clear_lists", ()) if n in existing])
     done = write_or_apply(
         conn,
@@ -328,31 +328,35 @@ def apply(
         fingerprint=payload.get("fingerprint"),
     )
     results = _merged(items, done.results)
+    gone_lists = named - existing
     joins: list[tuple[int, int]] = []
     leaves: list[tuple[int, int]] = []
     for c, r in zip(items, results, strict=True):
         if not r.applied or r.id is None:
             continue
         wanted = list_ids_of(c)
-        unwanted = list(c.get("unlink_list_ids", ()))
-        gone = [n for n in (*wanted, *unwanted) if n not in existing]
-        if gone:
-            r.warnings = cap_warnings(
-                [
-                    *r.warnings,
-                    *(
-                        problem(
-                            "list_not_found",
-                            "listIds",
-                            f"list {n} was deleted before this item was applied; "
-                            "it was passed over",
-                        )
-                        for n in dict.fromkeys(gone)
-                    ),
-                ]
-            )
-        joins += [(n, r.id) for n in wanted if n in existing]
-        leaves += [(n, r.id) for n in unwanted if n in existing]
+        unwanted = c.get("unlink_list_ids", ())
+        if gone_lists:
+            gone = [n for n in (*wanted, *unwanted) if n in gone_lists]
+            if gone:
+                r.warnings = cap_warnings(
+                    [
+                        *r.warnings,
+                        *(
+                            problem(
+                                "list_not_found",
+                                "listIds",
+                                f"list {n} was deleted before this item was applied; "
+                                "it was passed over",
+                            )
+                            for n in dict.fromkeys(gone)
+                        ),
+                    ]
+                )
+            wanted = [n for n in wanted if n in existing]
+            unwanted = [n for n in unwanted if n in existing]
+        joins += [(n, r.id) for n in wanted]
+        leaves += [(n, r.id) for n in unwanted]
     lists_store.add_members(conn, schema.account_id, joins, at)
     lists_store.remove_members(conn, leaves)
     return Outcome(results)
