@@ -6,7 +6,7 @@ parameter, a whole batch of rows written by one statement, ids reserved for a ba
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -152,9 +152,9 @@ def raw(text: str) -> orjson.Fragment:
 def write(
     conn: Connection,
     sqlite_sql: str,
-    sqlite_rows: list[tuple[Any, ...]],
+    sqlite_rows: Rows,
     pg_sql: str,
-    pg_rows: list[dict[str, Any]],
+    pg_rows: Rows,
     at: datetime | None = None,
     *,
     per_row: bool = False,
@@ -163,7 +163,8 @@ def write(
     """One bulk statement with the whole batch as one JSON value (``rows``), the timestamp
     ``at`` and each of ``constants`` bound by name: on SQLite an array of rows read with
     ``json_each`` (see :func:`column`), on PostgreSQL an array of objects read with
-    ``jsonb_to_recordset``.
+    ``jsonb_to_recordset``. Rows built for one backend only are given as a function that makes
+    them (the other backend's rows are then never built).
 
     One statement, not an ``executemany``: SQLite then binds no parameters per row, and the
     driver releases Python's lock for the whole statement instead of taking it back for every
@@ -174,12 +175,22 @@ def write(
     (see PERFORMANCE.md and benchmarks/upsert.py).
     """
     if is_pg(conn):
-        conn.exec_driver_sql(pg_sql, {"rows": to_json(pg_rows), "at": at, **constants})
+        rows = _made(pg_rows)
+        conn.exec_driver_sql(pg_sql, {"rows": to_json(rows), "at": at, **constants})
     elif per_row:
-        conn.exec_driver_sql(sqlite_sql, sqlite_rows)
+        conn.exec_driver_sql(sqlite_sql, _made(sqlite_rows))
     else:
         stamp = None if at is None else timestamp(at)
-        conn.exec_driver_sql(sqlite_sql, {"rows": to_json(sqlite_rows), "at": stamp, **constants})
+        rows = _made(sqlite_rows)
+        conn.exec_driver_sql(sqlite_sql, {"rows": to_json(rows), "at": stamp, **constants})
+
+
+#: a bulk write's rows, or a function that makes them (when only one backend needs them)
+Rows = Sequence[Any] | Callable[[], Sequence[Any]]
+
+
+def _made(rows: Rows) -> Sequence[Any]:
+    return rows() if callable(rows) else rows
 
 
 def column(index: int) -> str:

@@ -50,7 +50,7 @@ def insert(conn: Connection, rows: list[dict[str, Any]], at: datetime) -> None:
         " contact_properties, object_type, object_record_id, process_id, created_at)"
         f" SELECT {c(0)}, {c(1)}, {c(2)}, {c(3)}, {c(4)}, {c(5)}, {c(6)}, {c(7)}, {c(8)},"
         f" {c(9)}, :at FROM json_each(:rows)",
-        [
+        lambda: [
             (
                 r["id"],
                 r["account_id"],

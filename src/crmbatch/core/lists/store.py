@@ -190,7 +190,9 @@ def add_members(
         " SELECT t.list_id, t.contact_id, t.account_id, %(at)s"
         " FROM jsonb_to_recordset(%(rows)s::jsonb) AS t(list_id bigint, contact_id bigint,"
         " account_id bigint) ON CONFLICT (list_id, contact_id) DO NOTHING",
-        [{"list_id": lid, "contact_id": cid, "account_id": account_id} for lid, cid in rows],
+        lambda: [
+            {"list_id": lid, "contact_id": cid, "account_id": account_id} for lid, cid in rows
+        ],
         at,
         account=account_id,
     )

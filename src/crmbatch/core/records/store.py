@@ -140,7 +140,9 @@ def insert_records(
         " updated_at) SELECT t.id, %(account)s, %(type)s, t.ext_id, t.attributes,"
         " %(at)s, %(at)s FROM jsonb_to_recordset(%(rows)s::jsonb) AS t(id bigint,"
         " ext_id text, attributes jsonb)",
-        [{"id": rid, "ext_id": ext, "attributes": bulk.raw(attrs)} for rid, ext, attrs in rows],
+        lambda: [
+            {"id": rid, "ext_id": ext, "attributes": bulk.raw(attrs)} for rid, ext, attrs in rows
+        ],
         at,
         account=account_id,
         type=type_id,
@@ -171,12 +173,14 @@ def update_records(conn: Connection, rows: list[RecordRow], at: datetime) -> Non
         conn,
         "UPDATE records SET attributes = ?, ext_id = ?, updated_at = ?, archived_at = NULL"
         " WHERE id = ?",
-        [(attrs, ext, ts, rid) for rid, ext, attrs in rows],
+        lambda: [(attrs, ext, ts, rid) for rid, ext, attrs in rows],
         "UPDATE records AS r SET attributes = t.attributes, ext_id = t.ext_id,"
         " updated_at = %(at)s, archived_at = NULL"
         " FROM jsonb_to_recordset(%(rows)s::jsonb) AS t(id bigint, attributes jsonb, ext_id text)"
         " WHERE r.id = t.id",
-        [{"id": rid, "ext_id": ext, "attributes": bulk.raw(attrs)} for rid, ext, attrs in rows],
+        lambda: [
+            {"id": rid, "ext_id": ext, "attributes": bulk.raw(attrs)} for rid, ext, attrs in rows
+        ],
         at,
         per_row=True,
     )
@@ -212,7 +216,7 @@ def insert_identifiers(
         "INSERT INTO identifiers (object_type_id, kind, value, record_id, account_id)"
         " SELECT %(type)s, t.kind, t.value, t.record_id, %(account)s"
         " FROM jsonb_to_recordset(%(rows)s::jsonb) AS t(kind text, value text, record_id bigint)",
-        [{"kind": kind, "value": value, "record_id": rid} for kind, value, rid in rows],
+        lambda: [{"kind": kind, "value": value, "record_id": rid} for kind, value, rid in rows],
         account=account_id,
         type=type_id,
     )
@@ -231,12 +235,14 @@ def insert_history(conn: Connection, account_id: int, rows: list[ChangeRow], at:
         conn,
         "INSERT INTO record_history (account_id, record_id, process_id, changed_at, changes)"
         " VALUES (?, ?, ?, ?, ?)",
-        [(account_id, rid, pid, ts, changes) for rid, pid, changes in rows],
+        lambda: [(account_id, rid, pid, ts, changes) for rid, pid, changes in rows],
         "INSERT INTO record_history (account_id, record_id, process_id, changed_at, changes)"
         " SELECT %(account)s, t.record_id, t.process_id, %(at)s, t.changes"
         " FROM jsonb_to_recordset(%(rows)s::jsonb) AS t(record_id bigint, process_id bigint,"
         " changes jsonb)",
-        [{"record_id": rid, "process_id": pid, "changes": bulk.raw(c)} for rid, pid, c in rows],
+        lambda: [
+            {"record_id": rid, "process_id": pid, "changes": bulk.raw(c)} for rid, pid, c in rows
+        ],
         at,
         per_row=True,
         account=account_id,
