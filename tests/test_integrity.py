@@ -107,7 +107,7 @@ def test_a_batch_full_of_unknown_attributes_stays_small_stored_and_served(api, d
     assert len(first) == 21 and first[-1]["code"] == "more_warnings" and first[-1]["count"] == 75
     with db.read() as conn:
         stored = conn.exec_driver_sql(
-            "SELECT sum(length(CAST(payload AS TEXT))) FROM processes"
+            "SELECT sum(length(CAST(payload AS TEXT))) FROM process_payloads"
         ).scalar()
         results = conn.exec_driver_sql(
             "SELECT sum(length(CAST(results AS TEXT))) FROM process_results"

@@ -181,3 +181,48 @@ def test_completed_processes_get_their_unapplied_count(database_url):
         ).all()
     assert found == [(3, None), (0, None), (None, None)]
     engine.dispose()
+
+
+def test_process_payloads_move_to_their_own_table(database_url):
+    """0012: each process's payload moves to ``process_payloads``, unchanged, and the worker
+    reads it from there."""
+    import sqlalchemy as sa
+    from alembic import command
+
+    from crmbatch.core import clock
+    from crmbatch.core.processes import store
+    from crmbatch.db.migrate import alembic_config
+    from crmbatch.db.tables import accounts
+
+    engine = sa.create_engine(database_url)
+    payloads = [{"object_type": "vehicle", "records": [{"ext_id": "c-1"}]}, {"n": 2**40}]
+    with engine.begin() as conn:
+        cfg = alembic_config(database_url)
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0011")
+        now = clock.now()
+        owner = conn.execute(
+            accounts.insert()
+            .values(name="one", webhook_secret="s", created_at=now)
+            .returning(accounts.c.id)
+        ).scalar_one()
+        old = sa.table(
+            "processes",
+            *(sa.column(c) for c in ("account_id", "kind", "dialect", "partition_key")),
+            *(sa.column(c) for c in ("status", "received", "requested_at", "attempts")),
+            sa.column("payload", sa.JSON),
+        )
+        base = dict(account_id=owner, kind="k", dialect="d", partition_key="p", attempts=0)
+        ids = [
+            conn.execute(
+                old.insert()
+                .values(**base, status="queued", payload=p, received=1, requested_at=now)
+                .returning(sa.column("id"))
+            ).scalar_one()
+            for p in payloads
+        ]
+        command.upgrade(cfg, "head")
+    with engine.connect() as conn:
+        assert [store.payload(conn, i) for i in ids] == payloads
+        assert [r["payload"] for r in store.rows(conn, ids)] == payloads
+    engine.dispose()

@@ -200,7 +200,6 @@ processes = sa.Table(
     #: batches with the same partition apply one at a time, in id order
     sa.Column("partition_key", sa.String(64), nullable=False),
     sa.Column("status", sa.String(16), nullable=False),
-    sa.Column("payload", Document, nullable=False),
     sa.Column("idempotency_key", sa.String(255), nullable=True),
     sa.Column("request_hash", sa.String(64), nullable=True),
     sa.Column("notify_url", sa.String(2048), nullable=True),
@@ -224,8 +223,7 @@ processes = sa.Table(
     sa.Index("ix_processes_status_partition", "status", "partition_key", "id"),
     sa.Index("ix_processes_account", "account_id", "id"),
     sa.Index("ix_processes_parent_id", "parent_id"),
-    #: what the console's activity chart reads, all in the index: on SQLite a column after the
-    #: payload costs a walk through the payload's overflow pages
+    #: what the console's activity chart reads, all in the index (no process row is read)
     sa.Index(
         "ix_processes_account_completed",
         "account_id",
@@ -236,7 +234,7 @@ processes = sa.Table(
         "unapplied",
     ),
     #: the few processes with failures, and with warnings, newest first (the console's filters:
-    #: read through the account's index, every process row would be read, payload and all)
+    #: read through the account's index, every process row would be read)
     sa.Index(
         "ix_processes_failures",
         "account_id",
@@ -252,6 +250,16 @@ processes = sa.Table(
         postgresql_where=sa.text("warned > 0"),
     ),
     sqlite_autoincrement=True,
+)
+
+#: what a process applies, written once at accept and read by the workers: apart from the
+#: process row, which its claim and completion update (on SQLite an update that changes a row's
+#: size rewrites the whole row, so a payload in it was written again twice per process)
+process_payloads = sa.Table(
+    "process_payloads",
+    metadata,
+    sa.Column("process_id", BigId, sa.ForeignKey("processes.id"), primary_key=True),
+    sa.Column("payload", Document, nullable=False),
 )
 
 process_results = sa.Table(

@@ -12,11 +12,11 @@ from sqlalchemy.exc import IntegrityError
 
 from crmbatch.db import bulk
 from crmbatch.db.bulk import param
-from crmbatch.db.tables import process_results, processes
+from crmbatch.db.tables import process_payloads, process_results, processes
 
 UNFINISHED = ("queued", "in_process")
 
-_SUMMARY = [c for c in processes.c if c.name not in ("payload",)]
+_SUMMARY = list(processes.c)
 
 
 #: the NOTIFY channel workers LISTEN on (crmbatch.wakeup)
@@ -26,11 +26,8 @@ QUEUED_CHANNEL = "crmbatch_queued"
 def insert(conn: Connection, **values: Any) -> int:
     """A new process row (columns by name; ``payload`` a document, ``requested_at`` a
     datetime); its id. One plain statement: every accepted batch writes one."""
-    row = {
-        **values,
-        "payload": bulk.to_json(values["payload"]),
-        "requested_at": bulk.at(conn, values["requested_at"]),
-    }
+    row = {**values, "requested_at": bulk.at(conn, values["requested_at"])}
+    payload = row.pop("payload")
     names = list(row)
     sql = (
         f"INSERT INTO processes ({', '.join(names)})"
@@ -40,6 +37,12 @@ def insert(conn: Connection, **values: Any) -> int:
         process_id = int(bulk.rows(conn, sql, row)[0][0])
     except conn.dialect.loaded_dbapi.IntegrityError as e:  # an Idempotency-Key taken meanwhile
         raise IntegrityError(sql, row, e) from e
+    bulk.execute(
+        conn,
+        "INSERT INTO process_payloads (process_id, payload)"
+        f" VALUES ({param(conn, 'id')}, {param(conn, 'payload')})",
+        {"id": process_id, "payload": bulk.to_json(payload)},
+    )
     if conn.dialect.name == "postgresql":  # delivered at commit, to every listening worker
         bulk.execute(conn, f"SELECT pg_notify('{QUEUED_CHANNEL}', '')", {})
     return process_id
@@ -137,8 +140,11 @@ def take(
 
 def rows(conn: Connection, ids: list[int], *, payload: bool = True) -> list[RowMapping]:
     """Processes by id, in id order (with their payloads, or without: the summary)."""
-    columns = list(processes.c) if payload else _SUMMARY
-    query = sa.select(*columns).where(processes.c.id.in_(ids)).order_by(processes.c.id)
+    query = sa.select(*_SUMMARY).where(processes.c.id.in_(ids)).order_by(processes.c.id)
+    if payload:
+        query = query.add_columns(process_payloads.c.payload).join(
+            process_payloads, process_payloads.c.process_id == processes.c.id
+        )
     return list(conn.execute(query).mappings().all())
 
 
@@ -408,7 +414,7 @@ def status(conn: Connection, process_id: int) -> str | None:
 
 def payload(conn: Connection, process_id: int) -> dict[str, Any]:
     value = conn.execute(
-        sa.select(processes.c.payload).where(processes.c.id == process_id)
+        sa.select(process_payloads.c.payload).where(process_payloads.c.process_id == process_id)
     ).scalar()
     return dict(value or {})
 
