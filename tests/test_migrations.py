@@ -135,6 +135,29 @@ def test_lists_made_before_folders_are_filed_in_a_first_folder(database_url):
     engine.dispose()
 
 
+def _an_account(conn, now):
+    from crmbatch.db.tables import accounts
+
+    return conn.execute(
+        accounts.insert()
+        .values(name="one", webhook_secret="s", created_at=now)
+        .returning(accounts.c.id)
+    ).scalar_one()
+
+
+def _processes_before_0012():
+    """The processes table as it was before 0012, its payloads in it."""
+    import sqlalchemy as sa
+
+    return sa.table(
+        "processes",
+        *(sa.column(c) for c in ("id", "account_id", "kind", "dialect", "partition_key")),
+        *(sa.column(c) for c in ("status", "received", "requested_at", "attempts")),
+        sa.column("payload", sa.JSON),
+        sa.column("counts", sa.JSON),
+    )
+
+
 def test_completed_processes_get_their_unapplied_count(database_url):
     """0011: a process completed before it says how many items it did not apply (failed and
     skipped, from its counts); one not completed says nothing yet."""
@@ -143,7 +166,7 @@ def test_completed_processes_get_their_unapplied_count(database_url):
 
     from crmbatch.core import clock
     from crmbatch.db.migrate import alembic_config
-    from crmbatch.db.tables import accounts, processes
+    from crmbatch.db.tables import processes
 
     engine = sa.create_engine(database_url)
     with engine.begin() as conn:
@@ -151,18 +174,9 @@ def test_completed_processes_get_their_unapplied_count(database_url):
         cfg.attributes["connection"] = conn
         command.downgrade(cfg, "0010")
         now = clock.now()
-        owner = conn.execute(
-            accounts.insert()
-            .values(name="one", webhook_secret="s", created_at=now)
-            .returning(accounts.c.id)
-        ).scalar_one()
-        old = sa.table(
-            "processes",
-            *(sa.column(c) for c in ("account_id", "kind", "dialect", "partition_key")),
-            *(sa.column(c) for c in ("status", "payload", "received", "requested_at", "attempts")),
-            sa.column("counts", sa.JSON),
-        )
-        base = dict(account_id=owner, kind="k", dialect="d", partition_key="p", payload="{}")
+        owner = _an_account(conn, now)
+        old = _processes_before_0012()
+        base = dict(account_id=owner, kind="k", dialect="d", partition_key="p", payload={})
         base["attempts"] = 1
         for status, counts in (
             ("completed", {"received": 5, "created": 2, "failed": 2, "skipped": 1}),
@@ -192,7 +206,6 @@ def test_process_payloads_move_to_their_own_table(database_url):
     from crmbatch.core import clock
     from crmbatch.core.processes import store
     from crmbatch.db.migrate import alembic_config
-    from crmbatch.db.tables import accounts
 
     engine = sa.create_engine(database_url)
     payloads = [{"object_type": "vehicle", "records": [{"ext_id": "c-1"}]}, {"n": 2**40}]
@@ -201,23 +214,14 @@ def test_process_payloads_move_to_their_own_table(database_url):
         cfg.attributes["connection"] = conn
         command.downgrade(cfg, "0011")
         now = clock.now()
-        owner = conn.execute(
-            accounts.insert()
-            .values(name="one", webhook_secret="s", created_at=now)
-            .returning(accounts.c.id)
-        ).scalar_one()
-        old = sa.table(
-            "processes",
-            *(sa.column(c) for c in ("account_id", "kind", "dialect", "partition_key")),
-            *(sa.column(c) for c in ("status", "received", "requested_at", "attempts")),
-            sa.column("payload", sa.JSON),
-        )
+        owner = _an_account(conn, now)
+        old = _processes_before_0012()
         base = dict(account_id=owner, kind="k", dialect="d", partition_key="p", attempts=0)
         ids = [
             conn.execute(
                 old.insert()
                 .values(**base, status="queued", payload=p, received=1, requested_at=now)
-                .returning(sa.column("id"))
+                .returning(old.c.id)
             ).scalar_one()
             for p in payloads
         ]

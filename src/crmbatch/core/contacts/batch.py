@@ -337,22 +337,7 @@ def apply(
         wanted = list_ids_of(c)
         unwanted = c.get("unlink_list_ids", ())
         if gone_lists:
-            gone = [n for n in (*wanted, *unwanted) if n in gone_lists]
-            if gone:
-                r.warnings = cap_warnings(
-                    [
-                        *r.warnings,
-                        *(
-                            problem(
-                                "list_not_found",
-                                "listIds",
-                                f"list {n} was deleted before this item was applied; "
-                                "it was passed over",
-                            )
-                            for n in dict.fromkeys(gone)
-                        ),
-                    ]
-                )
+            _pass_over(r, [n for n in (*wanted, *unwanted) if n in gone_lists])
             wanted = [n for n in wanted if n in existing]
             unwanted = [n for n in unwanted if n in existing]
         joins += [(n, r.id) for n in wanted]
@@ -360,6 +345,25 @@ def apply(
     lists_store.add_members(conn, schema.account_id, joins, at)
     lists_store.remove_members(conn, leaves)
     return Outcome(results)
+
+
+def _pass_over(result: Result, gone: list[int]) -> None:
+    """Warn that the lists ``gone`` (deleted since the batch was accepted) were passed over."""
+    if not gone:
+        return
+    result.warnings = cap_warnings(
+        [
+            *result.warnings,
+            *(
+                problem(
+                    "list_not_found",
+                    "listIds",
+                    f"list {n} was deleted before this item was applied; it was passed over",
+                )
+                for n in dict.fromkeys(gone)
+            ),
+        ]
+    )
 
 
 # -- report ------------------------------------------------------------------------------------

@@ -255,14 +255,15 @@ def import_parts(
     while the worker applies the parts before, so the worker applies a part as it applies every
     other contacts batch."""
     _check_lists(conn, schema.account_id, inputs, [])
-    fingerprint = schema.types[CONTACT].fingerprint()
-    parts = []
-    for start in range(0, len(inputs), IMPORT_PART):
-        items = _checked_items(schema, inputs[start : start + IMPORT_PART], start=start)
-        for item in items:
-            del item["errors"]
-        payload = {"fingerprint": fingerprint, "contacts": items, "clear_lists": []}
-        parts.append(Submission(KIND_IMPORT_PART, CONTACT, payload, len(items)))
+    parts = [
+        Submission(
+            KIND_IMPORT_PART,
+            CONTACT,
+            _part_payload(schema, inputs[start : start + IMPORT_PART], start),
+            len(inputs[start : start + IMPORT_PART]),
+        )
+        for start in range(0, len(inputs), IMPORT_PART)
+    ]
     final = Submission(KIND_IMPORT, CONTACT, {"object_type": CONTACT}, len(inputs))
     return parts, final
 
@@ -274,8 +275,14 @@ def check_part(schema: AccountSchema, payload: dict[str, Any]) -> dict[str, Any]
     if "rows" not in payload:
         return payload
     inputs = [ContactInput(**row) for row in payload["rows"]]
-    items = _checked_items(schema, inputs, start=int(payload.get("start", 0)))
+    return _part_payload(schema, inputs, int(payload.get("start", 0)))
+
+
+def _part_payload(schema: AccountSchema, inputs: list[ContactInput], start: int) -> dict[str, Any]:
+    """The payload of an import part: its rows checked item by item, numbered from ``start``
+    (a row with errors is skipped with the first of them)."""
+    items = _checked_items(schema, inputs, start=start)
     for item in items:
-        item.pop("errors", None)
+        del item["errors"]
     contact = schema.types[CONTACT]
     return {"fingerprint": contact.fingerprint(), "contacts": items, "clear_lists": []}

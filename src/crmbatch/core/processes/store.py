@@ -16,9 +16,6 @@ from crmbatch.db.tables import process_payloads, process_results, processes
 
 UNFINISHED = ("queued", "in_process")
 
-_SUMMARY = list(processes.c)
-
-
 #: the NOTIFY channel workers LISTEN on (crmbatch.wakeup)
 QUEUED_CHANNEL = "crmbatch_queued"
 
@@ -77,7 +74,7 @@ def applied_through(conn: Connection, partition: str) -> int | None:
 def find_by_idempotency_key(conn: Connection, account_id: int, key: str) -> RowMapping | None:
     return (
         conn.execute(
-            sa.select(*_SUMMARY).where(
+            sa.select(processes).where(
                 processes.c.account_id == account_id, processes.c.idempotency_key == key
             )
         )
@@ -139,8 +136,9 @@ def take(
 
 
 def rows(conn: Connection, ids: list[int], *, payload: bool = True) -> list[RowMapping]:
-    """Processes by id, in id order (with their payloads, or without: the summary)."""
-    query = sa.select(*_SUMMARY).where(processes.c.id.in_(ids)).order_by(processes.c.id)
+    """Processes by id, in id order (with their payloads from ``process_payloads``, or
+    without)."""
+    query = sa.select(processes).where(processes.c.id.in_(ids)).order_by(processes.c.id)
     if payload:
         query = query.add_columns(process_payloads.c.payload).join(
             process_payloads, process_payloads.c.process_id == processes.c.id
@@ -281,7 +279,7 @@ def set_parent(conn: Connection, ids: list[int], parent_id: int) -> None:
 
 def parts(conn: Connection, parent_id: int) -> list[RowMapping]:
     """The parts of a process, in order (their summaries)."""
-    query = sa.select(*_SUMMARY).where(processes.c.parent_id == parent_id).order_by(processes.c.id)
+    query = sa.select(processes).where(processes.c.parent_id == parent_id).order_by(processes.c.id)
     return list(conn.execute(query).mappings())
 
 
@@ -342,7 +340,7 @@ def release_workers(conn: Connection, prefix: str) -> int:
 def get(conn: Connection, account_id: int, process_id: int) -> RowMapping | None:
     return (
         conn.execute(
-            sa.select(*_SUMMARY).where(
+            sa.select(processes).where(
                 processes.c.account_id == account_id, processes.c.id == process_id
             )
         )
@@ -387,7 +385,7 @@ def list_for_account(
     total = conn.execute(sa.select(sa.func.count()).select_from(processes).where(mine)).scalar_one()
     order = processes.c.id.desc() if descending else processes.c.id.asc()
     rows = (
-        conn.execute(sa.select(*_SUMMARY).where(mine).order_by(order).limit(limit).offset(offset))
+        conn.execute(sa.select(processes).where(mine).order_by(order).limit(limit).offset(offset))
         .mappings()
         .all()
     )
@@ -442,7 +440,7 @@ def filtered(
         conditions.append(sa.text("processes.warned > 0"))
     if before_id is not None:
         conditions.append(processes.c.id < before_id)
-    query = sa.select(*_SUMMARY).where(*conditions).order_by(processes.c.id.desc()).limit(limit)
+    query = sa.select(processes).where(*conditions).order_by(processes.c.id.desc()).limit(limit)
     return list(conn.execute(query).mappings())
 
 

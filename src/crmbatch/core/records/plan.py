@@ -396,14 +396,9 @@ class Batch:
         named = c["identify"]
         if "id" in named or c.get("mode") == "update" or c.get("reject") is not None:
             return None
-        owners, pair = self.owners, self.pair
-        for kind, value in named.items():
-            if kind == "ext_id":
-                if value in self.by_ext:
-                    return None
-            elif pair(kind, value) in owners:
-                return None
-        ext_id = named.get("ext_id")
+        if any(self._owner(kind, value) is not None for kind, value in named.items()):
+            return None
+        command = {**c, "ext_id": named.get("ext_id")}
         given = c.get("warnings")
         warnings: list[Problem] = list(given) if given else []
         # the identifiers first, in the order identity resolution gives them; what the item
@@ -412,10 +407,10 @@ class Batch:
         attrs.update(c.get("attributes") or {})
         rec = self._new(None, index)
         try:
-            claims = self._unique_claims(rec, attrs, c, warnings) if self.unique else None
+            claims = self._unique_claims(rec, attrs, command, warnings) if self.unique else None
         except Failure as f:
-            return _failed(index, {**c, "ext_id": ext_id}, f, warnings)
-        status = self._merge(index, rec, attrs, {"ext_id": ext_id}, claims, [])
+            return _failed(index, command, f, warnings)
+        status = self._merge(index, rec, attrs, command, claims, [])
         return _applied(index, rec, status, warnings, touched)
 
     def link_targets(self) -> list[int]:
